@@ -1,0 +1,46 @@
+"""nbgrader configuration of the "linreg-pytorch" course.
+
+nbgrader reads this file when a command runs from this folder (`cd autograding && nbgrader
+generate_assignment 05_mse_gradients`); the release tooling loads it too. Paths are resolved
+from this file's location, so the config works from any working directory.
+"""
+
+import os
+from pathlib import Path
+
+c = get_config()  # noqa: F821  (nbgrader injects get_config into config files)
+
+COURSE_ROOT = Path(__file__).resolve().parent
+
+c.CourseDirectory.course_id = "linreg-pytorch"
+c.CourseDirectory.root = str(COURSE_ROOT)
+c.CourseDirectory.source_directory = "source"
+c.CourseDirectory.release_directory = "release"
+c.CourseDirectory.submitted_directory = "submitted"
+c.CourseDirectory.autograded_directory = "autograded"
+c.CourseDirectory.feedback_directory = "feedback"
+c.CourseDirectory.db_url = f"sqlite:///{COURSE_ROOT / 'gradebook.db'}"
+
+# nbgrader's default exchange (/usr/local/share/nbgrader/exchange) needs root to create.
+# Default to a per-user folder instead; LINREG_EXCHANGE_ROOT overrides it (e.g. a shared
+# folder on a JupyterHub). nbgrader requires the folder to exist, so create it here.
+EXCHANGE_ROOT = Path(
+    os.environ.get(
+        "LINREG_EXCHANGE_ROOT",
+        Path.home() / ".local" / "share" / "linreg-pytorch" / "exchange",
+    )
+).expanduser()
+try:
+    EXCHANGE_ROOT.mkdir(parents=True, exist_ok=True)
+except OSError:
+    pass  # read-only home: nbgrader's exchange commands report the unwritable folder
+c.Exchange.root = str(EXCHANGE_ROOT)
+c.Exchange.path_includes_course = True
+
+# A master runs in < 30 s in total; a single cell gets generous headroom on a busy machine.
+c.Execute.timeout = 180
+c.Execute.startup_timeout = 120
+
+# Student copies: the stub nbgrader puts in place of each solution.
+c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
+c.ClearSolutions.text_stub = "YOUR ANSWER HERE"

@@ -44,7 +44,10 @@ def set_axes(axes, xlabel, ylabel, xlim, ylim, xscale, yscale, legend, title=Non
 
 
 def _has_one_axis(X):
-    return hasattr(X, "ndim") and X.ndim == 1 or isinstance(X, list) and not hasattr(X[0], "__len__")
+    """True if X is a single series (d2l's helper inside `plot`)."""
+    if hasattr(X, "ndim"):
+        return X.ndim == 1
+    return isinstance(X, list) and not hasattr(X[0], "__len__")
 
 
 def plot(X, Y=None, xlabel=None, ylabel=None, legend=None, xlim=None, ylim=None,
@@ -140,7 +143,5 @@ class Animator:
         if self.X is None:
             return
         if not self.live:
-            from IPython import display
-
             self.live = True
             self._draw()

@@ -15,14 +15,14 @@ def evaluate_loss(net, loss, features, labels):
 def train_epoch(net, loss, batches, updater):
     """Run one epoch over `batches`; `updater` is a torch.optim.Optimizer or fn(batch_size)."""
     for X, y in batches:
-        l = loss(net(X), y)
+        batch_loss = loss(net(X), y)
         if isinstance(updater, torch.optim.Optimizer):
             updater.zero_grad()
-            l.mean().backward()
+            batch_loss.mean().backward()
             updater.step()
         else:
             # The scratch `sgd` divides by the batch size itself, so sum here (d2l).
-            l.sum().backward()
+            batch_loss.sum().backward()
             updater(X.shape[0])
 
 

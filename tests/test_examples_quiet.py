@@ -1,0 +1,52 @@
+from fractions import Fraction
+
+import torch
+from torch import nn
+
+from course_utils import is_grading, lecture_toy, mse_example, six_example_batches, six_examples
+from course_utils.quiet import interactive
+
+
+def test_mse_example_reproduces_the_worked_numbers():
+    X, Y = mse_example()
+    loss = nn.MSELoss()(X, Y)
+    loss.backward()
+    assert Fraction(loss.item()).limit_denominator(100) == Fraction(17, 6)
+    assert torch.allclose(X.grad, (X - Y).detach() / 3)
+    assert X.grad[2, 1].item() > 0, "the last entry is +1/3 (erratum 1), not -1"
+
+
+def test_six_examples_first_batch_and_step():
+    features, labels = six_examples()
+    assert features.shape == (6, 2) and labels.shape == (6, 1)
+    X, y = next(six_example_batches())
+    assert X.tolist() == [[1, 3], [4, 2], [1, 2]] and y.flatten().tolist() == [3, 6, 1]
+    net = nn.Linear(2, 1)
+    with torch.no_grad():
+        net.weight.copy_(torch.tensor([[1.0, 2.0]]))
+        net.bias.zero_()
+    loss = nn.MSELoss(reduction="sum")(net(X), y) / len(y)
+    loss.backward()
+    assert loss.item() == 12
+    assert torch.allclose(net.weight.grad, torch.tensor([[32 / 3, 16.0]]))
+    assert torch.allclose(net.bias.grad, torch.tensor([20 / 3]))
+
+
+def test_six_example_batches_cover_each_example_once():
+    rows = torch.cat([X for X, _ in six_example_batches()])
+    assert sorted(map(tuple, rows.tolist())) == sorted(map(tuple, six_examples()[0].tolist()))
+
+
+def test_examples_return_fresh_tensors():
+    X, _ = mse_example()
+    X.data.zero_()
+    assert mse_example()[0].sum() == 18
+    x, y = lecture_toy()
+    assert x.shape == y.shape == (3, 1) and torch.equal(y, 2 * x)
+
+
+def test_quiet_under_nbgrader(monkeypatch):
+    monkeypatch.setenv("NBGRADER_EXECUTION", "autograde")
+    assert is_grading() and not interactive()
+    monkeypatch.delenv("NBGRADER_EXECUTION")
+    assert not is_grading()

@@ -24,6 +24,15 @@ def _as_array(value):
         return None
 
 
+def _dtype_kind(value):
+    """'float', 'int' or 'bool' for tensors; None when the value carries no torch dtype."""
+    if not isinstance(value, torch.Tensor):
+        return None
+    if value.dtype.is_floating_point or value.dtype.is_complex:
+        return "float"
+    return "bool" if value.dtype == torch.bool else "int"
+
+
 def _report(ok, name, message):
     print(f"{PASS if ok else FAIL} {name}: {message}")
     return ok
@@ -54,6 +63,9 @@ def check_close(actual, expected, name="value", rtol=1e-5, atol=1e-6, reveal=Tru
         return _report(False, name, f"is a {type(actual).__name__}, expected a torch.Tensor")
     if a.shape != e.shape:
         return _report(False, name, f"shape is {a.shape}, expected {e.shape}")
+    if _dtype_kind(actual) != _dtype_kind(expected) and _dtype_kind(expected) is not None:
+        return _report(False, name, f"dtype is {actual.dtype}, expected {expected.dtype} "
+                                    "(integers and floats do not mix in autograd)")
     if not np.all(np.isfinite(a)):
         return _report(False, name, "contains nan or inf (a learning rate too large?)")
     if np.allclose(a, e, rtol=rtol, atol=atol):

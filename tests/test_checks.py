@@ -53,3 +53,8 @@ def test_check_true(capsys):
     assert check_true(True, "covers all")
     assert not check_true(False, "covers all", hint="some examples were skipped")
     assert "some examples were skipped" in capsys.readouterr().out
+
+
+def test_check_close_reports_integer_dtype(capsys):
+    assert not check_close(torch.tensor([1, 2]), torch.tensor([1.0, 2.0]), "X")
+    assert "dtype is torch.int64" in capsys.readouterr().out

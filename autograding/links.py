@@ -214,6 +214,7 @@ def _check_all_answers(tests, user_globals):
     import contextlib
     import io
     import os
+    import warnings
 
     if os.environ.get("NBGRADER_EXECUTION"):
         print("Self-check skipped while grading: the grader runs the tests itself.")
@@ -221,10 +222,15 @@ def _check_all_answers(tests, user_globals):
     earned = total = 0
     for label, grade_id, points, code in tests:
         total += points
-        captured = io.StringIO()  # the tests' own prints and warnings stay out of the summary
+        printed, errors = io.StringIO(), io.StringIO()  # kept out of the summary
         try:
-            with contextlib.redirect_stdout(captured), contextlib.redirect_stderr(captured):
+            with contextlib.redirect_stdout(printed), contextlib.redirect_stderr(errors), \
+                    warnings.catch_warnings(record=True) as caught:
                 exec(compile(code, f"<visible tests of {{grade_id}}>", "exec"), dict(user_globals))
+            stderr = [f"{{w.category.__name__}}: {{w.message}}" for w in caught]
+            stderr += errors.getvalue().strip().splitlines()
+            if stderr:  # a warning lands on stderr, and nbgrader gives such a test cell 0
+                raise RuntimeError(f"the test wrote to stderr (graded 0): {{stderr[0]}}")
         except (Exception, SystemExit) as err:
             if isinstance(err, NotImplementedError):
                 reason = "not answered yet (NotImplementedError)"

@@ -1,0 +1,300 @@
+"""Colab: badge, Colab-only setup cell and self-check cell; the notebooks in a Colab-like venv."""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import shutil
+import subprocess
+import sys
+import warnings
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+from reference_answers import (
+    failures,
+    filled_student_notebook,
+    graded_test_cells,
+    released_ids,
+    stdout_text,
+)
+
+from autograding import links
+from autograding.release import NOTEBOOKS_DIR, REPO_ROOT
+
+# What Colab preinstalls and the course uses; versions come from requirements.lock.
+COLAB_PREINSTALLED = ("torch", "numpy", "pandas", "matplotlib", "seaborn", "ipykernel")
+
+
+def _nbgrader(grade_id, **flags):
+    meta = {"grade": False, "grade_id": grade_id, "locked": False, "schema_version": 3,
+            "solution": False, "task": False, **flags}
+    return {"nbgrader": meta}
+
+
+def small_student_notebook():
+    """A released-looking notebook: an answer stub and two graded tests."""
+    return new_notebook(cells=[
+        new_markdown_cell("# Demo", metadata=_nbgrader("title", locked=True)),
+        new_markdown_cell("### Exercise 1: double", metadata=_nbgrader("md-ex1", locked=True)),
+        new_code_cell("def double(x):\n    raise NotImplementedError()",
+                      metadata=_nbgrader("double", solution=True)),
+        new_code_cell(
+            "print('checking')\n_probe = 1\n"
+            "assert double(2) == 4, 'double(2) should be 4\\nsecond line'",
+            metadata=_nbgrader("test-double", grade=True, locked=True, points=2)),
+        new_markdown_cell("### Exercise 2: half", metadata=_nbgrader("md-ex2", locked=True)),
+        new_code_cell("def half(x):\n    return x / 2", metadata=_nbgrader("half", solution=True)),
+        new_code_cell(
+            "assert half(3) == 1.5\n### BEGIN HIDDEN TESTS\nassert half(-8) == -4  # HIDDEN\n"
+            "### END HIDDEN TESTS",
+            metadata=_nbgrader("test-half", grade=True, locked=True, points=1.5)),
+        new_code_cell("import warnings as _w\n\n_w.warn('float precision lost', stacklevel=1)",
+                      metadata=_nbgrader("test-noisy", grade=True, locked=True, points=1)),
+    ])
+
+
+def kinds(nb):
+    return [links._course_cell_kind(cell) for cell in nb.cells]
+
+
+def test_config_comes_from_pyproject_table():
+    pyproject = links._parse_toml((REPO_ROOT / "pyproject.toml").read_text())
+    table = pyproject["tool"]["linreg-course"]
+    config = links.load_course_config()
+    assert config["repository"] == table["repository"].rstrip("/")
+    assert config["branch"] == table["branch"]
+    url = links.colab_url("02_linreg_scratch", config)
+    assert url == (f"https://colab.research.google.com/github/{config['owner']}/"
+                   f"{config['repo']}/blob/{config['branch']}/notebooks/02_linreg_scratch.ipynb")
+    assert links.install_spec(config) == f"git+{config['repository']}@{config['branch']}"
+
+
+@pytest.mark.parametrize("table", ["", '[tool.linreg-course]\nrepository = "gitlab.com/x"\n'])
+def test_bad_config_names_the_file_and_the_fix(tmp_path, table):
+    path = tmp_path / "pyproject.toml"
+    path.write_text('[project]\nname = "x"\n' + table)
+    with pytest.raises(links.LinksConfigError, match=r"pyproject\.toml.*repository = "):
+        links.load_course_config(path)
+
+
+def test_cells_are_added_once_and_refreshed_after_colab_rewrites_metadata():
+    config = links.load_course_config()
+    nb = links.apply_course_links(small_student_notebook(), "01_vectorization", config)
+    assert kinds(nb)[:2] == ["badge", "setup"] and kinds(nb)[-1] == "self-check"
+    text = nbformat.writes(nb)
+    assert nbformat.writes(links.apply_course_links(nb, "01_vectorization", config)) == text
+    assert links.colab_url("01_vectorization", config) in nb.cells[0].source
+    # Colab on save: new cell ids, a `colab` block, its own kernelspec; worst case it drops
+    # our metadata key. The cells stay recognisable by their marker lines.
+    for number, cell in enumerate(nb.cells):
+        cell["id"] = f"colab{number:07d}"
+        kept = {"nbgrader": cell.metadata["nbgrader"]} if "nbgrader" in cell.metadata else {}
+        cell.metadata = {**kept, "id": cell["id"], "colab": {"base_uri": "https://localhost/"}}
+    nb.metadata["colab"] = {"provenance": []}
+    resaved = nbformat.reads(nbformat.writes(nb), 4)
+    assert kinds(resaved)[:2] == ["badge", "setup"] and kinds(resaved)[-1] == "self-check"
+    refreshed = links.apply_course_links(resaved, "01_vectorization", config)
+    assert [k for k in kinds(refreshed) if k] == ["badge", "setup", "self-check"]
+
+
+def test_setup_cell_outside_colab_prints_one_line_and_installs_nothing(monkeypatch, capsys):
+    if "google.colab" in sys.modules:
+        pytest.skip("this test runs outside Colab")
+
+    def no_pip(*args, **kwargs):
+        raise AssertionError(f"setup cell ran a command outside Colab: {args}")
+
+    monkeypatch.setattr(subprocess, "run", no_pip)
+    exec(links.setup_source(links.load_course_config()), {"__name__": "__main__"})
+    out, err = capsys.readouterr()
+    assert out.count("\n") == 1 and "Not running in Colab" in out and err == ""
+
+
+def _run_self_check(nb, user_globals, capsys):
+    exec(nb.cells[-1].source, user_globals)
+    return capsys.readouterr()
+
+
+def test_self_check_reports_each_exercise_without_stderr(capsys, monkeypatch):
+    monkeypatch.delenv("NBGRADER_EXECUTION", raising=False)
+    nb = links.add_self_check_cell(small_student_notebook())
+    source = nb.cells[-1].source
+    assert "HIDDEN" not in source and "half(-8)" not in source
+    user = {"__name__": "__main__", "double": lambda x: 5, "half": lambda x: x / 2}
+    with warnings.catch_warnings():
+        warnings.simplefilter("always")
+        out, err = _run_self_check(nb, user, capsys)
+    lines = out.splitlines()
+    assert err == "" and "checking" not in out
+    assert lines[0] == (
+        "✘ Exercise 1: double [test-double] 0/2: AssertionError: double(2) should be 4")
+    assert lines[1] == "✔ Exercise 2: half [test-half] 1.5/1.5"
+    assert lines[2] == ("✘ Exercise 2: half [test-noisy] 0/1: RuntimeError: the test wrote to "
+                        "stderr (graded 0): UserWarning: float precision lost")
+    assert lines[3].startswith("Visible tests: 1.5/4.5 points.")
+    assert "_probe" not in user  # the tests ran on a copy of the student's globals
+
+    def stub(x):
+        raise NotImplementedError()
+
+    out, _ = _run_self_check(nb, {"__name__": "__main__", "double": stub, "half": stub}, capsys)
+    assert out.count("not answered yet (NotImplementedError)") == 2
+    assert out.count("✘") == 3
+    monkeypatch.setenv("NBGRADER_EXECUTION", "autograde")
+    out, _ = _run_self_check(nb, {"__name__": "__main__"}, capsys)
+    assert out.startswith("Self-check skipped while grading")
+
+
+@pytest.mark.parametrize("assignment_id", released_ids())
+def test_released_notebook_self_check_embeds_exactly_the_visible_tests(assignment_id):
+    nb = nbformat.read(NOTEBOOKS_DIR / f"{assignment_id}.ipynb", 4)
+    assert kinds(nb)[:2] == ["badge", "setup"] and kinds(nb)[-1] == "self-check"
+    namespace = {}
+    self_check = nb.cells[-1].source.split("\n\n\ndef _check_all_answers")[0]
+    exec(self_check, namespace)
+    embedded = [code for _, _, _, code in namespace["_VISIBLE_TESTS"]]
+    visible = [cell.source.rstrip() + "\n" for cell in graded_test_cells(nb)]
+    assert embedded == visible and visible
+    assert all("HIDDEN TESTS" not in code for code in embedded)
+    course_cells = [cell for cell in nb.cells if links._course_cell_kind(cell)]
+    assert len(course_cells) == 3
+    assert all(not cell.metadata.get("nbgrader") for cell in course_cells)
+
+
+# ---- A Colab-like runtime: a fresh venv with only Colab's preinstalled stack ----------------
+
+
+def _locked_versions():
+    pins = {}
+    for line in (REPO_ROOT / "requirements.lock").read_text().splitlines():
+        name, sep, version = line.partition("==")
+        if sep:
+            pins[name.strip().lower()] = version.strip()
+    return pins
+
+
+def _freeze(python: Path) -> dict:
+    out = subprocess.run([str(python), "-m", "pip", "list", "--format=json"],
+                         capture_output=True, text=True, check=True).stdout
+    return {row["name"].lower(): row["version"] for row in json.loads(out)}
+
+
+@pytest.fixture(scope="session")
+def colab_python(tmp_path_factory) -> Path:
+    """Python of a fresh venv holding only what Colab preinstalls (locked versions)."""
+    reuse = os.environ.get("LINREG_TEST_COLAB_VENV")  # developers: keep one between runs
+    venv = Path(reuse) if reuse else tmp_path_factory.mktemp("colab") / "venv"
+    python = venv / "bin" / "python"
+    if not python.exists():
+        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+        pins = _locked_versions()
+        wanted = [f"{name}=={pins[name]}" for name in COLAB_PREINSTALLED]
+        subprocess.run([str(python), "-m", "pip", "install", "--quiet",
+                        "--disable-pip-version-check", "-c", str(REPO_ROOT / "requirements.lock"),
+                        *wanted], check=True, capture_output=True)
+    else:  # a reused venv: take back what an earlier run's setup cell installed
+        subprocess.run([str(python), "-m", "pip", "uninstall", "--quiet", "-y", "linreg-course"],
+                       capture_output=True)
+    return python
+
+
+@pytest.fixture(scope="session")
+def course_wheel(tmp_path_factory) -> Path:
+    """A wheel of this project built from a copy of the working tree (`pip wheel --no-deps`)."""
+    tmp = tmp_path_factory.mktemp("wheel")
+    listed = subprocess.run(["git", "ls-files", "-co", "--exclude-standard"], cwd=REPO_ROOT,
+                            capture_output=True, text=True, check=True).stdout.splitlines()
+    for name in listed:
+        if (REPO_ROOT / name).is_file():
+            (tmp / "src" / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(REPO_ROOT / name, tmp / "src" / name)
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps",
+                    "--no-build-isolation", "-w", str(tmp / "dist"), str(tmp / "src")],
+                   check=True, capture_output=True)
+    (wheel,) = (tmp / "dist").glob("linreg_course-*.whl")
+    return wheel
+
+
+@pytest.fixture(scope="session")
+def colab_kernel(tmp_path_factory, colab_python, course_wheel):
+    """A kernelspec running the Colab-like venv with a stand-in `google.colab` module."""
+    root = tmp_path_factory.mktemp("colab-kernel")
+    fake = root / "fake_colab" / "google" / "colab"
+    fake.mkdir(parents=True)
+    (fake.parent / "__init__.py").write_text("")
+    (fake / "__init__.py").write_text('"""Stand-in for Colab\'s module in tests."""\n')
+    spec_dir = root / "kernels" / "colab"
+    spec_dir.mkdir(parents=True)
+    spec = {
+        "argv": [str(colab_python), "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+        "display_name": "Python 3 (Colab-like)",
+        "language": "python",
+        "env": {"PYTHONPATH": str(root / "fake_colab"),
+                links.PACKAGE_OVERRIDE_ENV: str(course_wheel)},
+    }
+    (spec_dir / "kernel.json").write_text(json.dumps(spec))
+    work = root / "content"  # Colab's working folder; holds no course code
+    work.mkdir()
+    return {"kernels": root / "kernels", "cwd": work, "python": colab_python}
+
+
+def run_in_colab(nb, colab_kernel):
+    """Execute `nb` in the Colab-like kernel, errors kept in the outputs."""
+    from jupyter_client.kernelspec import KernelSpecManager
+    from jupyter_client.manager import KernelManager
+    from nbclient import NotebookClient
+
+    ksm = KernelSpecManager(kernel_dirs=[str(colab_kernel["kernels"])])
+    km = KernelManager(kernel_name="colab", kernel_spec_manager=ksm)
+    client = NotebookClient(nb, km=km, timeout=300, startup_timeout=120, allow_errors=True,
+                            resources={"metadata": {"path": str(colab_kernel["cwd"])}})
+    client.execute()
+    return nb
+
+
+@pytest.fixture(scope="session")
+def colab_setup_run(colab_kernel):
+    """Run the setup cell once in the fresh runtime, with pip's view before and after."""
+    python = colab_kernel["python"]
+    before = _freeze(python)
+    nb = links.apply_course_links(new_notebook(), "01_vectorization")
+    nb.cells = nb.cells[:2]
+    first = run_in_colab(copy.deepcopy(nb), colab_kernel)
+    after = _freeze(python)
+    second = run_in_colab(copy.deepcopy(nb), colab_kernel)
+    return {"before": before, "after": after, "first": first, "second": second}
+
+
+@pytest.mark.slow
+def test_setup_cell_in_colab_installs_the_course_and_keeps_colabs_stack(colab_setup_run):
+    setup_cell = colab_setup_run["first"].cells[1]
+    assert failures(setup_cell) == []
+    assert "Colab setup done: course_utils installed" in stdout_text(setup_cell)
+    assert "already installed" in stdout_text(colab_setup_run["second"].cells[1])
+    before, after = colab_setup_run["before"], colab_setup_run["after"]
+    assert {name: after[name] for name in before} == before  # torch, numpy, ... untouched
+    added = set(after) - set(before)
+    assert "linreg-course" in added
+    # besides the course, only requirements Colab lacks (tqdm in this stand-in runtime)
+    config = links.load_course_config()
+    allowed = {links._requirement_name(req).lower() for req in config["requirements"]}
+    assert added - {"linreg-course"} <= allowed
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("assignment_id", released_ids())
+def test_student_notebook_with_reference_answers_passes_in_colab(
+    assignment_id, colab_kernel, colab_setup_run
+):
+    nb = run_in_colab(filled_student_notebook(assignment_id), colab_kernel)
+    tests = graded_test_cells(nb)
+    assert tests
+    for cell in tests:
+        grade_id = cell.metadata["nbgrader"]["grade_id"]
+        assert failures(cell) == [], f"{assignment_id} {grade_id}"
+    summary = stdout_text(nb.cells[-1])
+    assert summary.count("✔") == len(tests) and "✘" not in summary, summary

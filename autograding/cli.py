@@ -1,0 +1,284 @@
+"""`linreg-grader` / `python -m autograding`: release, intake, grade, feedback, export, demo."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import sys
+import warnings
+from pathlib import Path
+
+PROG = ("python -m autograding" if Path(sys.argv[0]).name in ("__main__.py", "-m", "-c")
+        else Path(sys.argv[0]).name)
+SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]?)(?:i?b)?\s*$", re.IGNORECASE)
+SIZE_UNITS = {"": 1, "k": 2**10, "m": 2**20, "g": 2**30, "t": 2**40}
+
+
+class UsageError(Exception):
+    """A bad path or option found after parsing; printed without a traceback, exit code 2."""
+
+
+def parse_size(text: str) -> int:
+    """'2G', '512M', '1.5GiB', '1048576' -> bytes (powers of 1024)."""
+    match = SIZE.match(str(text))
+    if not match:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a size; write a number with an optional unit K, M, G or T, "
+            "e.g. 2G or 512M")
+    value = int(float(match.group(1)) * SIZE_UNITS[match.group(2).lower()])
+    if value < 64 * 2**20:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is below 64M; a Python kernel with torch needs about 1G, e.g. --memory 2G")
+    return value
+
+
+def positive_int(text: str) -> int:
+    """An integer >= 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number >= 1, e.g. 2")
+    return value
+
+
+def positive_seconds(text: str) -> float:
+    """A number of seconds > 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds > 0, e.g. 60")
+    return value
+
+
+def _add_out(parser: argparse.ArgumentParser, must_exist: bool) -> None:
+    """The --out option (and --db) shared by grade, feedback and export."""
+    parser.add_argument(
+        "--out", required=True, type=Path, metavar="DIR",
+        help="grading output folder: gradebook.db, grades.csv, score_distribution.png, "
+        "autograded/ and feedback/" + (" (written by `grade`)" if must_exist else ""))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of every command."""
+    parser = argparse.ArgumentParser(
+        prog=PROG,
+        description="Course kit 'Linear Regression with PyTorch': release the student "
+        "notebooks, take in submissions, grade them in parallel in a sandbox with nbgrader's "
+        "gradebook, and write feedback and grade exports.",
+        epilog=f"Run `{PROG} COMMAND --help` for the options of a command. Typical use: "
+        f"`{PROG} intake uploads.zip --submitted submitted` then "
+        f"`{PROG} grade submitted --out grading`.",
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    release = commands.add_parser(
+        "release", help="regenerate the student notebooks in notebooks/ from the masters",
+        description="Run nbgrader's generate_assignment on each master in "
+        "autograding/source/ and write the student notebooks to notebooks/.")
+    release.add_argument("ids", nargs="*", metavar="ASSIGNMENT",
+                         help="assignment ids to release (default: all five)")
+    release.add_argument("--check", action="store_true",
+                         help="write nothing; exit 1 when notebooks/ differs from a fresh "
+                         "release")
+
+    intake = commands.add_parser(
+        "intake", help="take an LMS export (zip or folder) into submitted/<student>/<id>/",
+        description="Copy notebooks from an LMS export into nbgrader's submitted/ layout, "
+        "with a report of what was taken, renamed or refused, and why.")
+    from autograding.intake import add_arguments as add_intake_arguments
+
+    add_intake_arguments(intake)
+
+    grade = commands.add_parser(
+        "grade", help="grade submitted/ notebooks (parallel, sandboxed, resumable)",
+        description="Grade every submitted/<student>/<assignment>/<assignment>.ipynb against "
+        "the masters: sanitize as nbgrader does (restoring edited or deleted tests), execute "
+        "each notebook in a sandboxed kernel in a pool of workers (or on a Dask cluster), "
+        "record scores in nbgrader's gradebook, write autograded notebooks, feedback HTML, "
+        "grades.csv, a score plot and a summary table. Interrupted batches resume: run the "
+        "same command again.")
+    grade.add_argument("submissions", type=Path, metavar="SUBMISSIONS",
+                       help="folder laid out as nbgrader's submitted/: "
+                       "SUBMISSIONS/<student>/<assignment>/<assignment>.ipynb (never modified)")
+    _add_out(grade, must_exist=False)
+    grade.add_argument("--workers", type=positive_int, metavar="N",
+                       help=f"worker processes on this machine (default: the number of cores, "
+                       f"{os.cpu_count()})")
+    grade.add_argument("--scheduler", metavar="ADDRESS",
+                       help="grade on an existing Dask distributed cluster instead, e.g. "
+                       "tcp://10.0.0.5:8786 (its workers need this package installed)")
+    grade.add_argument("--timeout", type=positive_seconds, metavar="S",
+                       help="wall-clock limit per cell in seconds (default: 60)")
+    grade.add_argument("--notebook-timeout", type=positive_seconds, metavar="S",
+                       help="wall-clock limit per notebook in seconds (default: 300)")
+    grade.add_argument("--memory", type=parse_size, metavar="SIZE",
+                       help="memory limit per kernel, e.g. 2G or 512M (default: 2G)")
+    grade.add_argument("--sandbox", choices=("auto", "bwrap", "rlimits"), default="auto",
+                       help="isolation of the kernels: bubblewrap, plain resource limits, or "
+                       "auto = bubblewrap when it works here (default: auto)")
+    grade.add_argument("--assignment", action="append", metavar="ID",
+                       help="grade only this assignment (repeatable; default: all)")
+    grade.add_argument("--student", action="append", metavar="ID",
+                       help="grade only this student (repeatable; default: all)")
+    grade.add_argument("--course", type=Path, metavar="DIR",
+                       help="course folder holding source/<assignment>/<assignment>.ipynb "
+                       "(default: the autograding/ folder of this package)")
+    grade.add_argument("--force", action="store_true",
+                       help="grade again notebooks that are already graded and unchanged")
+    grade.add_argument("--quiet", action="store_true",
+                       help="no progress bar and no summary table")
+
+    feedback = commands.add_parser(
+        "feedback", help="rewrite the feedback HTML from the gradebook",
+        description="Regenerate OUT/feedback/<student>/<assignment>/<assignment>.html from the "
+        "gradebook and OUT/autograded/ (hidden tests are never shown).")
+    _add_out(feedback, must_exist=True)
+
+    export = commands.add_parser(
+        "export", help="rewrite grades.csv, the score plot and the summary from the gradebook",
+        description="Regenerate OUT/grades.csv (nbgrader's CSV columns plus one column per "
+        "graded cell) and OUT/score_distribution.png from OUT/gradebook.db, and print the "
+        "summary table.")
+    _add_out(export, must_exist=True)
+
+    demo = commands.add_parser(
+        "demo", help="run the course end to end on a sample class (make demo)",
+        description="Execute the masters, release, build a sample class of 20+ students "
+        "(correct, partial, blank, erroring, hostile and corrupt submissions), grade it in "
+        "parallel and print the grade table.")
+    _add_demo_arguments(demo)
+    return parser
+
+
+def _add_demo_arguments(parser: argparse.ArgumentParser) -> None:
+    """The demo's own options, when the sample-class module declares some."""
+    try:
+        from autograding import sample_class
+    except ImportError:
+        return
+    if hasattr(sample_class, "add_arguments"):
+        sample_class.add_arguments(parser)
+
+
+def _existing_out(out: Path) -> Path:
+    """OUT of feedback/export: must hold a gradebook."""
+    if not (out / "gradebook.db").is_file():
+        raise UsageError(f"{out / 'gradebook.db'}: no gradebook there; run "
+                         f"`{PROG} grade SUBMISSIONS --out {out}` first")
+    return out
+
+
+def run_grade(args) -> int:
+    """The grade command."""
+    import dataclasses
+
+    from autograding.export import grade_rows, summary_table
+    from autograding.grade import grade_submissions
+
+    if not args.submissions.is_dir():
+        raise UsageError(f"{args.submissions}: no such folder; pass the submissions folder laid "
+                         "out as <student>/<assignment>/<assignment>.ipynb (e.g. from `intake`)")
+    if args.out.exists() and not args.out.is_dir():
+        raise UsageError(f"{args.out}: exists and is not a folder; choose another --out")
+    if args.course is not None and not (args.course / "source").is_dir():
+        raise UsageError(f"{args.course / 'source'}: no such folder; --course must be the "
+                         "folder holding source/<assignment>/<assignment>.ipynb")
+    from autograding.executor import Limits
+
+    changes = {"cell_timeout": args.timeout, "notebook_timeout": args.notebook_timeout,
+               "memory_bytes": args.memory}
+    limits = dataclasses.replace(Limits(), **{k: v for k, v in changes.items() if v is not None})
+    report = grade_submissions(
+        args.submissions, args.out, workers=args.workers, scheduler=args.scheduler,
+        limits=limits, force=args.force, course_root=args.course, progress=not args.quiet,
+        assignments=args.assignment, students=args.student, sandbox=args.sandbox)
+    if not args.quiet:
+        _, rows = grade_rows(report.db_url)
+        keys = {key[0] for key in report.results}
+        flags = {s: f"({sum(len(r.comments) for k, r in report.results.items() if k[0] == s)} "
+                 "comments)" for s in keys}
+        flags = {s: f for s, f in flags.items() if not f.startswith("(0 ")}
+        print(summary_table([r for r in rows if r["student_id"] in keys], flags))
+    for note in report.notes:
+        print(f"note: {note}", file=sys.stderr)
+    print(f"graded {report.graded} notebooks, {report.skipped} already graded, "
+          f"{report.errors} failed, in {report.seconds:.1f} s"
+          + (f" (sandbox: {report.sandbox})" if report.sandbox else ""))
+    print(f"gradebook: {report.db_url}\ngrades:    {report.csv_path}\n"
+          f"plot:      {report.plot_path}\nfeedback:  {report.feedback_dir}/")
+    return 1 if report.errors else 0
+
+
+def run_feedback(args) -> int:
+    """The feedback command."""
+    from autograding.feedback import regenerate_feedback
+
+    written = regenerate_feedback(_existing_out(args.out))
+    print(f"wrote {len(written)} feedback files under {args.out / 'feedback'}/")
+    return 0
+
+
+def run_export(args) -> int:
+    """The export command."""
+    from autograding.export import export_outputs, summary_table
+
+    result = export_outputs(_existing_out(args.out))
+    print(summary_table(result.rows))
+    print(f"grades: {result.csv_path}\nplot:   {result.plot_path}")
+    return 0
+
+
+def run_release(args) -> int:
+    """The release command (helper C's autograding.release)."""
+    from autograding import release
+
+    if args.check:
+        problems = release.check_release_up_to_date(assignment_ids=args.ids or None)
+        for problem in problems:
+            print(problem)
+        return 1 if problems else 0
+    return release.main(args.ids)
+
+
+def run_intake(args) -> int:
+    """The intake command (helper F's autograding.intake)."""
+    from autograding.intake import run
+
+    return run(args)
+
+
+def run_demo(args) -> int:
+    """The demo command (helper F's autograding.sample_class)."""
+    from autograding import sample_class
+
+    if hasattr(sample_class, "run"):
+        return int(sample_class.run(args) or 0)
+    return int(sample_class.run_demo() or 0)
+
+
+COMMANDS = {"release": run_release, "intake": run_intake, "grade": run_grade,
+            "feedback": run_feedback, "export": run_export, "demo": run_demo}
+
+
+def main(argv=None) -> int:
+    """Entry point of `linreg-grader` and `python -m autograding`."""
+    from autograding.grade import GradingError
+    from autograding.gradebook import GradebookError
+
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    warnings.filterwarnings("ignore", module="nbgrader")
+    try:
+        return COMMANDS[args.command](args)
+    except (UsageError, GradingError, GradebookError) as err:
+        print(f"{parser.prog} {args.command}: error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"{parser.prog} {args.command}: interrupted; run the same command again to "
+              "finish (graded notebooks are kept)", file=sys.stderr)
+        return 130

@@ -1,0 +1,242 @@
+"""Feedback HTML that shows the student's work and nothing of the hidden tests.
+
+Built from nbgrader's feedback pieces (GetGrades, ClearHiddenTests' delimiters, nbconvert's HTML
+exporter with nbgrader's `feedback` template) plus a redaction pass nbgrader lacks (nbgrader
+#917, #1363): in every cell that holds hidden tests the hidden lines are removed from the source,
+its outputs are withheld (a student function called by a hidden test could print the hidden
+inputs), and an error keeps its type and message only when every frame of that cell is in the
+visible part; otherwise the student reads "a hidden test in this cell failed". A last scrub
+replaces any hidden-test line that still shows up anywhere. A table at the top lists each graded
+cell with its points and result, and the grader's comments (time-outs, dead kernel, restored
+cells, unreadable file).
+"""
+
+from __future__ import annotations
+
+import copy
+import html
+import re
+from pathlib import Path
+
+from autograding.gradebook import (
+    hidden_line_numbers,
+    masters_from_gradebook,
+    quiet_logger,
+    visible_source,
+)
+
+HIDDEN_FAILED = "a hidden test in this cell failed"
+HIDDEN_OUTPUT_NOTE = "(the output of this test cell is not shown: it contains hidden tests)"
+STDERR_NOTE = ("this test cell wrote to stderr (for example a warning); nbgrader counts that as "
+               "a failure")
+HIDDEN_SOURCE_NOTE = "# (hidden tests of this cell are not shown)"
+# Errors the executor writes itself (no frames, message written by the grader).
+EXECUTOR_ERRORS = {"TimeoutError", "DeadKernelError", "CellTimeoutError", "NotebookTimeoutError"}
+ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+FRAME = re.compile(r"Cell In\s*\[(\d+)\],\s*line (\d+)")
+SCRUB_MIN_CHARS = 6
+
+
+def _frames_in_cell(output, execution_count) -> list[int] | None:
+    """Line numbers of the traceback frames that point into this cell (None: none found)."""
+    if execution_count is None:
+        return None
+    lines = []
+    for entry in output.get("traceback", []) or []:
+        for match in FRAME.finditer(ANSI.sub("", str(entry))):
+            if int(match.group(1)) == int(execution_count):
+                lines.append(int(match.group(2)))
+    return lines or None
+
+
+def _redact_error(output, execution_count, hidden: set[int]) -> dict:
+    """An error output of a hidden-test cell, reduced to what the student may see."""
+    ename = str(output.get("ename", "Error"))
+    evalue = str(output.get("evalue", ""))
+    frames = _frames_in_cell(output, execution_count)
+    if frames is None:
+        if ename in EXECUTOR_ERRORS:
+            return {"output_type": "error", "ename": ename, "evalue": evalue,
+                    "traceback": [f"{ename}: {evalue}"]}
+    elif not any(line in hidden for line in frames):
+        where = f"line {frames[0]} of this test cell"
+        return {"output_type": "error", "ename": ename, "evalue": evalue,
+                "traceback": [f"{ename}: {evalue}", f"(at {where})"]}
+    return {"output_type": "error", "ename": "HiddenTestFailure", "evalue": HIDDEN_FAILED,
+            "traceback": [HIDDEN_FAILED]}
+
+
+def redact_hidden_cell(cell) -> None:
+    """Strip a hidden-test cell's source and outputs down to what the student may see."""
+    hidden = hidden_line_numbers(cell.source)
+    cell.source = visible_source(cell.source).rstrip("\n") + "\n" + HIDDEN_SOURCE_NOTE
+    if cell.cell_type != "code":
+        return
+    kept, withheld, stderr = [], False, False
+    for output in cell.get("outputs", []):
+        kind = output.get("output_type")
+        if kind == "error":
+            kept.append(_redact_error(output, cell.get("execution_count"), hidden))
+        else:
+            withheld = True
+            stderr = stderr or (kind == "stream" and output.get("name") == "stderr")
+    notes = [HIDDEN_OUTPUT_NOTE] if withheld else []
+    if stderr:
+        notes.append(STDERR_NOTE)
+    if notes:
+        kept.insert(0, {"output_type": "stream", "name": "stdout", "text": "\n".join(notes)})
+    cell.outputs = kept
+
+
+def _hidden_lines(masters: list) -> list[str]:
+    """Hidden-test lines (stripped) that appear nowhere in the visible parts of the masters."""
+    visible, hidden = set(), set()
+    for master in masters:
+        for mcell in master.cells:
+            numbers = hidden_line_numbers(mcell.source)
+            for n, line in enumerate(mcell.source.split("\n"), start=1):
+                (hidden if n in numbers else visible).add(line.strip())
+    lines = {h for h in hidden - visible if len(h) >= SCRUB_MIN_CHARS and "HIDDEN TESTS" not in h}
+    return sorted(lines, key=len, reverse=True)
+
+
+def _scrub_text(text: str, lines: list[str]) -> str:
+    """Replace every hidden line inside `text`."""
+    for line in lines:
+        if line in text:
+            text = text.replace(line, "[hidden]")
+    return text
+
+
+def _scrub(value, lines: list[str]):
+    """Recursively scrub strings of a notebook structure."""
+    if isinstance(value, str):
+        return _scrub_text(value, lines)
+    if isinstance(value, list):
+        return [_scrub(v, lines) for v in value]
+    if isinstance(value, dict):
+        for key in list(value):
+            value[key] = _scrub(value[key], lines)
+    return value
+
+
+def _cell_result(cell) -> str:
+    """One-line result of a graded cell for the summary table."""
+    meta = cell.metadata.get("nbgrader", {})
+    score, points = meta.get("score"), meta.get("points")
+    if meta.get("solution"):
+        return "answer cell"
+    errors = [o for o in cell.get("outputs", []) if o.get("output_type") == "error"]
+    if errors:
+        first = errors[0]
+        return f"{first.get('ename')}: {first.get('evalue')}".strip()
+    if any(o.get("output_type") == "stream" and o.get("text", "").find(STDERR_NOTE) >= 0
+           for o in cell.get("outputs", [])):
+        return STDERR_NOTE
+    if score is not None and points is not None and float(score) >= float(points):
+        return "passed"
+    return "failed"
+
+
+def summary_html(nb, comments: list[str]) -> str:
+    """The table of graded cells and the grader's comments, as escaped HTML."""
+    rows = []
+    for cell in nb.cells:
+        meta = cell.metadata.get("nbgrader", {})
+        if not (meta.get("grade") or meta.get("task")):
+            continue
+        score = meta.get("score")
+        score_text = "-" if score is None else f"{float(score):g}"
+        rows.append(
+            "<tr><td><a href='#{gid}'>{gid}</a></td><td class='center'>{s} / {p:g}</td>"
+            "<td>{r}</td></tr>".format(
+                gid=html.escape(str(meta.get("grade_id"))), s=score_text,
+                p=float(meta.get("points") or 0), r=html.escape(_cell_result(cell)[:300]))
+        )
+    parts = ["<div class='panel panel-info autograder-summary'><div class='panel-heading'>"
+             "<h4>Autograder results</h4></div><div class='panel-body'>"]
+    if rows:
+        parts.append("<table class='table table-condensed'><tr><th>Graded cell</th>"
+                     "<th class='center'>Points</th><th>Result</th></tr>" + "".join(rows)
+                     + "</table>")
+    if comments:
+        parts.append("<p><b>Comments</b></p><ul>"
+                     + "".join(f"<li>{html.escape(c)}</li>" for c in comments) + "</ul>")
+    parts.append("</div></div>")
+    return "".join(parts)
+
+
+class FeedbackWriter:
+    """Renders feedback HTML for autograded notebooks of one gradebook."""
+
+    def __init__(self, db_url: str):
+        self.db_url = db_url
+        self._masters = None
+        self._exporter = None
+
+    def _master_cells(self, assignment: str):
+        """Master notebooks of an assignment, read from the gradebook once."""
+        if self._masters is None:
+            self._masters = masters_from_gradebook(self.db_url)
+        return self._masters.get(assignment, [])
+
+    def _html_exporter(self):
+        """nbconvert's HTML exporter configured as nbgrader's GenerateFeedback configures it."""
+        if self._exporter is None:
+            import nbgrader
+            from nbconvert.exporters import HTMLExporter
+            from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
+            from traitlets.config import Config
+
+            base = Path(nbgrader.__file__).parent / "server_extensions" / "formgrader"
+            config = Config()
+            config.HTMLExporter.template_name = "feedback"
+            config.HTMLExporter.extra_template_basedirs = [str(base / "templates")]
+            config.HTMLExporter.extra_template_paths = [
+                str(base / "static" / "node_modules" / "bootstrap" / "dist" / "css")]
+            self._exporter = HTMLExporter(config=config)
+            self._exporter.register_preprocessor(CSSHTMLHeaderPreprocessor(), enabled=True)
+        return self._exporter
+
+    def render(self, autograded_nb, student: str, assignment: str, notebook: str) -> str:
+        """Feedback HTML of one autograded notebook (the notebook itself is not changed)."""
+        import nbformat
+        from nbgrader.preprocessors import GetGrades
+
+        nb = copy.deepcopy(autograded_nb)
+        comments = list(nb.metadata.get("autograding", {}).get("comments", []))
+        resources = {"nbgrader": {"notebook": notebook, "assignment": assignment,
+                                  "student": student, "db_url": self.db_url}}
+        nb, resources = GetGrades(log=quiet_logger()).preprocess(nb, resources)
+        masters = self._master_cells(assignment)
+        for cell in nb.cells:
+            if hidden_line_numbers(cell.source):
+                redact_hidden_cell(cell)
+        lines = _hidden_lines(masters)
+        for cell in nb.cells:
+            _scrub(cell, lines)
+        comments = [_scrub_text(c, lines) for c in comments]
+        nb.metadata.pop("autograding", None)
+        nb.cells.insert(0, nbformat.v4.new_raw_cell(
+            summary_html(nb, comments), metadata={"format": "text/html"}))
+        body, _ = self._html_exporter().from_notebook_node(nb, resources=resources)
+        return body
+
+
+def regenerate_feedback(out_dir: Path, db_url: str | None = None) -> list[Path]:
+    """Rewrite out/feedback/ from out/autograded/ and the gradebook; returns the files."""
+    import nbformat
+
+    from autograding.grade import atomic_write, feedback_path
+    from autograding.gradebook import db_url_for
+
+    out_dir = Path(out_dir)
+    writer = FeedbackWriter(db_url or db_url_for(out_dir))
+    written = []
+    for path in sorted((out_dir / "autograded").glob("*/*/*.ipynb")):
+        student, assignment = path.parent.parent.name, path.parent.name
+        nb = nbformat.read(path, as_version=4)
+        target = feedback_path(out_dir, student, assignment, path.stem)
+        atomic_write(target, writer.render(nb, student, assignment, path.stem))
+        written.append(target)
+    return written

@@ -1,0 +1,299 @@
+"""nbgrader's gradebook as the grader uses it: masters in, scores out.
+
+The masters' cells go into the gradebook through nbgrader's own GenerateAssignment (its
+SaveCells preprocessor stores every nbgrader cell WITH its hidden tests), run into a throw-away
+release folder. Everything later (restoring test cells, redacting feedback, exporting) reads the
+cells back from the gradebook, so `feedback` and `export` need nothing but the gradebook.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+COURSE_ID = "linreg-pytorch"
+DEFAULT_COURSE_ROOT = Path(__file__).resolve().parent
+
+
+class GradebookError(RuntimeError):
+    """The masters or the gradebook cannot be used; the message says which file and why."""
+
+
+def db_url_for(out_dir: Path) -> str:
+    """nbgrader's SQLite URL of the gradebook kept in `out_dir`."""
+    return f"sqlite:///{Path(out_dir).resolve() / 'gradebook.db'}"
+
+
+def quiet_logger(name: str = "autograding.nbgrader") -> logging.Logger:
+    """Logger handed to nbgrader's pieces: their per-cell warnings become our comments."""
+    log = logging.getLogger(name)
+    log.propagate = False
+    log.setLevel(logging.ERROR)
+    if not log.handlers:
+        log.addHandler(logging.NullHandler())
+    return log
+
+
+def hidden_line_numbers(source: str) -> set[int]:
+    """1-based numbers of the lines of `source` inside (and on) the hidden-test delimiters."""
+    from nbgrader.preprocessors import ClearHiddenTests
+
+    begin = ClearHiddenTests.begin_test_delimeter.default_value
+    end = ClearHiddenTests.end_test_delimeter.default_value
+    hidden, inside = set(), False
+    for number, line in enumerate(source.split("\n"), start=1):
+        if begin in line:
+            inside = True
+        if inside:
+            hidden.add(number)
+        if end in line:
+            inside = False
+    return hidden
+
+
+def visible_source(source: str) -> str:
+    """`source` without its hidden tests, as nbgrader's ClearHiddenTests releases it."""
+    lines = source.split("\n")
+    hidden = hidden_line_numbers(source)
+    return "\n".join(line for n, line in enumerate(lines, start=1) if n not in hidden)
+
+
+@dataclass
+class MasterCell:
+    """One nbgrader cell of a master, as stored in the gradebook."""
+
+    grade_id: str
+    cell_type: str
+    source: str
+    locked: bool
+    checksum: str | None
+    points: float | None = None
+    solution: bool = False
+    task: bool = False
+
+    @property
+    def graded(self) -> bool:
+        """True for cells that carry points (tests, autograded answers, tasks)."""
+        return self.points is not None
+
+    @property
+    def is_test(self) -> bool:
+        """True for autograder test cells (graded, read-only, not an answer)."""
+        return self.graded and not self.solution and not self.task
+
+    @property
+    def has_hidden_tests(self) -> bool:
+        """True when the master cell holds a hidden-test region."""
+        return bool(hidden_line_numbers(self.source))
+
+    def nbgrader_metadata(self) -> dict:
+        """The cell's nbgrader metadata, rebuilt from the gradebook (schema 3)."""
+        meta = {
+            "grade": self.graded and not self.task,
+            "grade_id": self.grade_id,
+            "locked": self.locked,
+            "schema_version": 3,
+            "solution": self.solution,
+            "task": self.task,
+        }
+        if self.graded:
+            meta["points"] = self.points
+        if self.checksum:
+            meta["checksum"] = self.checksum
+        return meta
+
+
+@dataclass
+class MasterNotebook:
+    """A master notebook: its nbgrader cells in master order (from the master file)."""
+
+    assignment: str
+    name: str
+    cells: list[MasterCell] = field(default_factory=list)
+    sha256: str = ""
+
+    def cell(self, grade_id: str) -> MasterCell | None:
+        """The master cell with this grade id, or None."""
+        return next((c for c in self.cells if c.grade_id == grade_id), None)
+
+    @property
+    def graded_cells(self) -> list[MasterCell]:
+        """Cells that carry points, in master order."""
+        return [c for c in self.cells if c.graded]
+
+    @property
+    def max_score(self) -> float:
+        """Total points of the notebook."""
+        return float(sum(c.points for c in self.graded_cells))
+
+
+def find_masters(course_root: Path, assignment_ids=None) -> dict[str, list[Path]]:
+    """{assignment id: its master notebooks} found under course_root/source/."""
+    source = Path(course_root) / "source"
+    if not source.is_dir():
+        raise GradebookError(
+            f"{source}: no master notebooks folder; pass the course folder that holds "
+            "source/<assignment>/<assignment>.ipynb (--course)"
+        )
+    masters = {}
+    for folder in sorted(p for p in source.iterdir() if p.is_dir()):
+        if folder.name.startswith(".") or (assignment_ids and folder.name not in assignment_ids):
+            continue
+        notebooks = sorted(p for p in folder.glob("*.ipynb") if not p.name.startswith("."))
+        if notebooks:
+            masters[folder.name] = notebooks
+    return masters
+
+
+def file_sha256(path: Path) -> str:
+    """sha256 hex digest of a file's bytes."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _master_order(path: Path) -> list[str]:
+    """grade ids of a master notebook in cell order."""
+    import nbformat
+
+    nb = nbformat.read(path, as_version=4)
+    return [
+        c.metadata["nbgrader"]["grade_id"]
+        for c in nb.cells
+        if isinstance(c.metadata.get("nbgrader"), dict) and c.metadata["nbgrader"].get("grade_id")
+    ]
+
+
+def _generate_into_gradebook(db_url: str, course_root: Path, assignment_id: str) -> None:
+    """Run nbgrader's GenerateAssignment so SaveCells stores the master in the gradebook."""
+    from nbgrader.converters import GenerateAssignment
+    from nbgrader.coursedir import CourseDirectory
+    from traitlets.config import Config
+
+    with tempfile.TemporaryDirectory(prefix="linreg-grade-release-") as tmp:
+        config = Config()
+        config.CourseDirectory.root = str(Path(course_root).resolve())
+        config.CourseDirectory.course_id = COURSE_ID
+        config.CourseDirectory.source_directory = "source"
+        config.CourseDirectory.release_directory = str(Path(tmp) / "release")
+        config.CourseDirectory.db_url = db_url
+        config.CourseDirectory.assignment_id = assignment_id
+        coursedir = CourseDirectory(config=config)
+        converter = GenerateAssignment(coursedir=coursedir, config=config)
+        converter.force = True
+        converter.log = quiet_logger()
+        try:
+            converter.start()
+        except Exception as err:  # NbGraderException / RuntimeError from SaveCells
+            raise GradebookError(
+                f"{course_root}/source/{assignment_id}: nbgrader could not store the master in "
+                f"the gradebook {db_url} ({err}). If the master changed its graded cells after "
+                "grading started, grade into a new --out folder."
+            ) from err
+
+
+def _read_master(gb, assignment_id: str, path: Path) -> MasterNotebook:
+    """The master's cells as the gradebook holds them, in the master file's order."""
+    from nbgrader.api import MissingEntry
+
+    name = path.stem
+    notebook = gb.find_notebook(name, assignment_id)
+    graded = {c.name: c for c in notebook.grade_cells}
+    tasks = {c.name: c for c in notebook.task_cells}
+    solutions = {c.name for c in notebook.solution_cells}
+    master = MasterNotebook(assignment_id, name, sha256=file_sha256(path))
+    for grade_id in _master_order(path):
+        try:
+            src = gb.find_source_cell(grade_id, name, assignment_id)
+        except MissingEntry:
+            continue
+        cell = MasterCell(grade_id, src.cell_type, src.source, bool(src.locked), src.checksum,
+                          solution=grade_id in solutions, task=grade_id in tasks)
+        if grade_id in graded:
+            cell.points = float(graded[grade_id].max_score)
+        elif grade_id in tasks:
+            cell.points = float(tasks[grade_id].max_score)
+        master.cells.append(cell)
+    return master
+
+
+def _gradebook_matches(gb, assignment_id: str, paths: list[Path]) -> bool:
+    """True when the gradebook already holds these exact master cells."""
+    import nbformat
+    from nbgrader.api import MissingEntry
+
+    try:
+        for path in paths:
+            nb = nbformat.read(path, as_version=4)
+            stored = {c.name: c for c in gb.find_notebook(path.stem, assignment_id).source_cells}
+            cells = [c for c in nb.cells if isinstance(c.metadata.get("nbgrader"), dict)
+                     and c.metadata["nbgrader"].get("grade_id")]
+            if len(cells) != len(stored):
+                return False
+            for cell in cells:
+                gid = cell.metadata["nbgrader"]["grade_id"]
+                if gid not in stored or stored[gid].source != _released_source(cell):
+                    return False
+    except MissingEntry:
+        return False
+    return True
+
+
+def _released_source(cell) -> str:
+    """The source SaveCells stores: solutions cleared, hidden tests kept."""
+    from nbgrader.preprocessors import ClearSolutions
+
+    if not cell.metadata["nbgrader"].get("solution"):
+        return cell.source
+    clone = cell.copy()
+    clone.source = cell.source
+    ClearSolutions(log=quiet_logger())._replace_solution_region(clone, "python")
+    return clone.source
+
+
+def register_masters(db_url: str, course_root: Path, assignment_ids=None) -> dict:
+    """Store the masters in the gradebook (when changed) and return {assignment: [masters]}."""
+    from nbgrader.api import Gradebook
+
+    course_root = Path(course_root)
+    found = find_masters(course_root, assignment_ids)
+    masters = {}
+    for assignment_id, paths in found.items():
+        with Gradebook(db_url, COURSE_ID) as gb:
+            up_to_date = _gradebook_matches(gb, assignment_id, paths)
+        if not up_to_date:
+            _generate_into_gradebook(db_url, course_root, assignment_id)
+        with Gradebook(db_url, COURSE_ID) as gb:
+            masters[assignment_id] = [_read_master(gb, assignment_id, p) for p in paths]
+    return masters
+
+
+def masters_from_gradebook(db_url: str) -> dict:
+    """{assignment: [MasterNotebook]} from the gradebook alone (cell order by name)."""
+    from nbgrader.api import Gradebook
+
+    masters = {}
+    with Gradebook(db_url, COURSE_ID) as gb:
+        for assignment in gb.assignments:
+            notebooks = []
+            for notebook in sorted(assignment.notebooks, key=lambda n: n.name):
+                graded = {c.name: c for c in notebook.grade_cells}
+                tasks = {c.name: c for c in notebook.task_cells}
+                solutions = {c.name for c in notebook.solution_cells}
+                master = MasterNotebook(assignment.name, notebook.name)
+                for src in sorted(notebook.source_cells, key=lambda c: c.name):
+                    cell = MasterCell(src.name, src.cell_type, src.source, bool(src.locked),
+                                      src.checksum, solution=src.name in solutions,
+                                      task=src.name in tasks)
+                    owner = graded.get(src.name) or tasks.get(src.name)
+                    if owner is not None:
+                        cell.points = float(owner.max_score)
+                    master.cells.append(cell)
+                notebooks.append(master)
+            masters[assignment.name] = notebooks
+    return masters

@@ -157,10 +157,10 @@ def _course_setup_for_colab():
                 "run this cell again."
             )
     importlib.invalidate_caches()
-    import course_utils
-
+    if importlib.util.find_spec("course_utils") is None:
+        raise RuntimeError(f"{{package}} installed no course_utils; check the address above.")
     where = "installed" if steps else "already installed"
-    print(f"Colab setup done: course_utils {{where}} ({{course_utils.__file__}}).")
+    print(f"Colab setup done: course_utils {{where}} ({{package}}).")
 
 
 _course_setup_for_colab()

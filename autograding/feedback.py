@@ -19,9 +19,11 @@ import re
 from pathlib import Path
 
 from autograding.gradebook import (
+    COURSE_ID,
     hidden_line_numbers,
     masters_from_gradebook,
     quiet_logger,
+    shared_gradebook,
     visible_source,
 )
 
@@ -138,8 +140,12 @@ def _cell_result(cell) -> str:
     return "failed"
 
 
-def summary_html(nb, comments: list[str]) -> str:
-    """The table of graded cells and the grader's comments, as escaped HTML."""
+def summary_html(nb, comments: list[str], absent=()) -> str:
+    """The table of graded cells and the grader's comments, as escaped HTML.
+
+    `absent` lists (grade_id, score, points) of graded cells the notebook does not hold (a
+    missing or unreadable submission).
+    """
     rows = []
     for cell in nb.cells:
         meta = cell.metadata.get("nbgrader", {})
@@ -153,6 +159,9 @@ def summary_html(nb, comments: list[str]) -> str:
                 gid=html.escape(str(meta.get("grade_id"))), s=score_text,
                 p=float(meta.get("points") or 0), r=html.escape(_cell_result(cell)[:300]))
         )
+    for grade_id, score, points in absent:
+        rows.append(f"<tr><td>{html.escape(grade_id)}</td><td class='center'>{score:g} / "
+                    f"{points:g}</td><td>not graded: no notebook</td></tr>")
     parts = ["<div class='panel panel-info autograder-summary'><div class='panel-heading'>"
              "<h4>Autograder results</h4></div><div class='panel-body'>"]
     if rows:
@@ -169,8 +178,9 @@ def summary_html(nb, comments: list[str]) -> str:
 class FeedbackWriter:
     """Renders feedback HTML for autograded notebooks of one gradebook."""
 
-    def __init__(self, db_url: str):
+    def __init__(self, db_url: str, gradebook=None):
         self.db_url = db_url
+        self.gradebook = gradebook  # an open nbgrader Gradebook to reuse, else one per call
         self._masters = None
         self._exporter = None
 
@@ -198,6 +208,27 @@ class FeedbackWriter:
             self._exporter.register_preprocessor(CSSHTMLHeaderPreprocessor(), enabled=True)
         return self._exporter
 
+    def _absent_grades(self, nb, student, assignment, notebook) -> list[tuple]:
+        """(grade_id, score, points) of the graded cells `nb` lacks, from the gradebook."""
+        from contextlib import nullcontext
+
+        from nbgrader.api import Gradebook, MissingEntry
+
+        present = {c.metadata.get("nbgrader", {}).get("grade_id") for c in nb.cells}
+        absent = []
+        opened = nullcontext(self.gradebook) if self.gradebook else Gradebook(self.db_url,
+                                                                            COURSE_ID)
+        with opened as gb:
+            try:
+                submitted = gb.find_submission_notebook(notebook, assignment, student)
+            except MissingEntry:
+                return []
+            for grade in sorted(submitted.grades, key=lambda g: g.cell.name):
+                if grade.cell.name not in present:
+                    absent.append((grade.cell.name, float(grade.score),
+                                   float(grade.max_score)))
+        return absent
+
     def render(self, autograded_nb, student: str, assignment: str, notebook: str) -> str:
         """Feedback HTML of one autograded notebook (the notebook itself is not changed)."""
         import nbformat
@@ -217,8 +248,9 @@ class FeedbackWriter:
             _scrub(cell, lines)
         comments = [_scrub_text(c, lines) for c in comments]
         nb.metadata.pop("autograding", None)
+        absent = self._absent_grades(nb, student, assignment, notebook)
         nb.cells.insert(0, nbformat.v4.new_raw_cell(
-            summary_html(nb, comments), metadata={"format": "text/html"}))
+            summary_html(nb, comments, absent), metadata={"format": "text/html"}))
         body, _ = self._html_exporter().from_notebook_node(nb, resources=resources)
         return body
 
@@ -231,12 +263,14 @@ def regenerate_feedback(out_dir: Path, db_url: str | None = None) -> list[Path]:
     from autograding.gradebook import db_url_for
 
     out_dir = Path(out_dir)
-    writer = FeedbackWriter(db_url or db_url_for(out_dir))
+    db_url = db_url or db_url_for(out_dir)
     written = []
-    for path in sorted((out_dir / "autograded").glob("*/*/*.ipynb")):
-        student, assignment = path.parent.parent.name, path.parent.name
-        nb = nbformat.read(path, as_version=4)
-        target = feedback_path(out_dir, student, assignment, path.stem)
-        atomic_write(target, writer.render(nb, student, assignment, path.stem))
-        written.append(target)
+    with shared_gradebook(db_url) as gradebook:
+        writer = FeedbackWriter(db_url, gradebook)
+        for path in sorted((out_dir / "autograded").glob("*/*/*.ipynb")):
+            student, assignment = path.parent.parent.name, path.parent.name
+            nb = nbformat.read(path, as_version=4)
+            target = feedback_path(out_dir, student, assignment, path.stem)
+            atomic_write(target, writer.render(nb, student, assignment, path.stem))
+            written.append(target)
     return written

@@ -127,7 +127,8 @@ def execute_job(job: dict) -> dict:
     try:
         execute = getattr(importlib.import_module(module), name)
         nb = nbformat.reads(job["notebook"], as_version=4)
-        result = execute(nb, limits=job["limits"], sandbox=job["sandbox"])
+        result = execute(nb, limits=job["limits"], sandbox=job["sandbox"],
+                         hidden=job["hidden"])
         return {
             "notebook": nbformat.writes(nbformat.from_dict(result.notebook)),
             "kernel_died": bool(result.kernel_died),
@@ -138,6 +139,32 @@ def execute_job(job: dict) -> dict:
         }
     except Exception:  # reported to the parent, which retries once then records an error
         return {"error": traceback.format_exc(limit=8)}
+
+
+def warm_worker(executor: str, sandbox: str, hidden: tuple) -> None:
+    """Pool initializer: start the executor's fork-server while the parent sanitizes."""
+    import importlib
+
+    module = importlib.import_module(executor.partition(":")[0])
+    if hasattr(module, "warm_up"):
+        try:
+            module.warm_up(sandbox, hidden)
+        except Exception:  # the first job starts it again and reports the error
+            pass
+
+
+def resolve_sandbox(executor: str, preferred: str) -> str:
+    """The sandbox mode, decided once in the parent (so the fallback warning shows once)."""
+    import importlib
+
+    module = importlib.import_module(executor.partition(":")[0])
+    if not hasattr(module, "sandbox_mode"):
+        return preferred
+    try:
+        return module.sandbox_mode(preferred)
+    except Exception as err:
+        raise GradingError(f"--sandbox {preferred}: not usable on this machine ({err}); use "
+                           "--sandbox auto to fall back to resource limits") from err
 
 
 def atomic_write(path: Path, data: bytes | str) -> None:
@@ -257,13 +284,14 @@ def _missing_comment(task: Task) -> str:
 class PoolRunner:
     """Local worker processes (spawned: no inherited threads, locks or open gradebook)."""
 
-    def __init__(self, workers: int):
+    def __init__(self, workers: int, warm_args: tuple):
         import multiprocessing
         from concurrent.futures import ProcessPoolExecutor
 
         self.workers = workers
         self._make = lambda: ProcessPoolExecutor(
-            workers, mp_context=multiprocessing.get_context("spawn"))
+            workers, mp_context=multiprocessing.get_context("spawn"),
+            initializer=warm_worker, initargs=warm_args)
         self.pool = self._make()
         self.capacity = workers
 
@@ -321,15 +349,18 @@ class DaskRunner:
 class _Batch:
     """The parent's side of a batch: the only writer of the gradebook and of out/."""
 
-    def __init__(self, out_dir: Path, db_url: str, limits, sandbox: str, executor: str):
+    def __init__(self, out_dir: Path, db_url: str, limits, sandbox: str, executor: str,
+                 hidden: tuple, gradebook):
         from autograding.feedback import FeedbackWriter
 
+        self.gb = gradebook
+        self.hidden = hidden
         self.out_dir = out_dir
         self.db_url = db_url
         self.limits = limits
         self.sandbox = sandbox
         self.executor = executor
-        self.feedback = FeedbackWriter(db_url)
+        self.feedback = FeedbackWriter(db_url, gradebook)
         self.sandboxes = set()
 
     def prepare(self, task: Task):
@@ -347,35 +378,32 @@ class _Batch:
         except SubmissionError as err:
             return None, [f"{err}. This notebook gets zero."]
         job = {"notebook": nbformat.writes(prepared.notebook), "limits": self.limits,
-               "sandbox": self.sandbox, "executor": self.executor}
+               "sandbox": self.sandbox, "executor": self.executor, "hidden": self.hidden}
         return job, prepared.comments
 
     def finish(self, task: Task, result: dict | None, comments: list[str]) -> None:
         """Scores into the gradebook, autograded notebook, feedback, then the done-marker."""
         import nbformat
-        from nbgrader.api import Gradebook
         from nbgrader.preprocessors import LimitOutput, SaveAutoGrades
 
-        from autograding.gradebook import COURSE_ID, quiet_logger
+        from autograding.gradebook import quiet_logger
 
         stamp, stamp_notes = _read_timestamp(task.path.parent) if not task.refused else ({}, [])
         comments = comments + stamp_notes
-        with Gradebook(self.db_url, COURSE_ID) as gb:
-            gb.update_or_create_student(task.student)
-            gb.update_or_create_submission(task.assignment, task.student, **stamp)
+        gb = self.gb
+        gb.update_or_create_student(task.student)
+        gb.update_or_create_submission(task.assignment, task.student, **stamp)
         resources = task.resources(self.db_url)
         seconds = 0.0
         if result is None:
             status = "missing" if comments and "no such notebook" in comments[0] else "invalid"
             nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell(
-                "**No gradable notebook.** " + " ".join(comments))])
-            with Gradebook(self.db_url, COURSE_ID) as gb:
-                submitted = gb.find_submission_notebook(task.notebook, task.assignment,
-                                                        task.student)
-                for grade in submitted.grades:
-                    grade.auto_score = 0.0
-                    grade.needs_manual_grade = False
-                gb.db.commit()
+                "**No gradable notebook**: every graded cell gets zero (see the comments above).")])
+            submitted = gb.find_submission_notebook(task.notebook, task.assignment, task.student)
+            for grade in submitted.grades:
+                grade.auto_score = 0.0
+                grade.needs_manual_grade = False
+            gb.db.commit()
         else:
             status = "graded"
             nb = nbformat.reads(result["notebook"], as_version=4)
@@ -466,7 +494,8 @@ def _grade(submitted_dir, out_dir, *, workers, scheduler, limits, force, course_
                            "folder (submissions are never modified); choose another --out")
     out_dir.mkdir(parents=True, exist_ok=True)
     db_url = db_url_for(out_dir)
-    masters = register_masters(db_url, Path(course_root or DEFAULT_COURSE_ROOT), assignments)
+    course = Path(course_root or DEFAULT_COURSE_ROOT)
+    masters = register_masters(db_url, course, assignments)
     tasks, notes = discover(submitted, masters, assignments, students)
     report = GradingReport(out_dir, db_url, notes=notes)
     todo = []
@@ -478,8 +507,10 @@ def _grade(submitted_dir, out_dir, *, workers, scheduler, limits, force, course_
             todo.append(task)
     limits = limits if limits is not None else default_limits()
     if todo:
+        # The kernels must not see the grader's output, the other submissions or the masters.
+        hidden = tuple(sorted({str(out_dir), str(submitted.resolve()), str(course.resolve())}))
         _run(todo, out_dir, db_url, limits, workers, scheduler, sandbox, executor, progress,
-             report)
+             report, hidden)
     from autograding.export import export_outputs
 
     exported = export_outputs(out_dir, db_url)
@@ -489,15 +520,26 @@ def _grade(submitted_dir, out_dir, *, workers, scheduler, limits, force, course_
     return report
 
 
-def _run(todo, out_dir, db_url, limits, workers, scheduler, sandbox, executor, progress, report):
+def _run(todo, out_dir, db_url, limits, workers, scheduler, sandbox, executor, progress, report,
+         hidden):
     """Keep the runner busy, finish results in the parent as they arrive."""
+    from autograding.gradebook import shared_gradebook
+
+    sandbox = resolve_sandbox(executor, sandbox)
+    with shared_gradebook(db_url) as gradebook:
+        _run_batch(_Batch(out_dir, db_url, limits, sandbox, executor, hidden, gradebook), todo,
+                   workers, scheduler, progress, report)
+
+
+def _run_batch(batch, todo, workers, scheduler, progress, report):
+    """The scheduling loop of _run."""
     from tqdm import tqdm
 
-    batch = _Batch(out_dir, db_url, limits, sandbox, executor)
     if scheduler:
         runner = DaskRunner(scheduler)
     else:
-        runner = PoolRunner(max(1, min(workers or os.cpu_count() or 1, len(todo))))
+        runner = PoolRunner(max(1, min(workers or os.cpu_count() or 1, len(todo))),
+                            (batch.executor, batch.sandbox, batch.hidden))
     queue = list(reversed(todo))
     running = {}
     bar = tqdm(total=len(todo), unit="nb", desc="grading", file=sys.stderr,

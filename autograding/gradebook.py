@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import tempfile
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -297,3 +298,57 @@ def masters_from_gradebook(db_url: str) -> dict:
                 notebooks.append(master)
             masters[assignment.name] = notebooks
     return masters
+
+
+# nbgrader's preprocessors that open `Gradebook(db_url)` themselves, once per notebook.
+_PREPROCESSOR_MODULES = (
+    "nbgrader.preprocessors.overwritecells",
+    "nbgrader.preprocessors.overwritekernelspec",
+    "nbgrader.preprocessors.saveautogrades",
+    "nbgrader.preprocessors.getgrades",
+)
+
+
+class _Borrowed:
+    """A shared Gradebook lent to one nbgrader preprocessor: leaving `with` keeps it open."""
+
+    def __init__(self, gradebook):
+        self._gradebook = gradebook
+
+    def __getattr__(self, name):
+        return getattr(self._gradebook, name)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        if exc_type is not None:
+            self._gradebook.db.rollback()
+
+
+@contextmanager
+def shared_gradebook(db_url: str):
+    """Yield one open Gradebook that nbgrader's preprocessors reuse for `db_url`.
+
+    Each `Gradebook()` builds a new SQLAlchemy engine with a cold statement cache, which made
+    the parent spend most of its time compiling SQL. Other URLs still get their own Gradebook.
+    """
+    import importlib
+
+    from nbgrader.api import Gradebook
+
+    gradebook = Gradebook(db_url, COURSE_ID)
+
+    def lend(url, *args, **kwargs):
+        return _Borrowed(gradebook) if url == db_url else Gradebook(url, *args, **kwargs)
+
+    modules = [importlib.import_module(name) for name in _PREPROCESSOR_MODULES]
+    saved = [module.Gradebook for module in modules]
+    for module in modules:
+        module.Gradebook = lend
+    try:
+        yield gradebook
+    finally:
+        for module, original in zip(modules, saved, strict=True):
+            module.Gradebook = original
+        gradebook.close()

@@ -11,6 +11,7 @@ are put back from the gradebook (nbgrader leaves them out).
 from __future__ import annotations
 
 import copy
+import errno
 import json
 import os
 import stat
@@ -46,9 +47,9 @@ def read_bytes_safely(path: Path, max_bytes: int = MAX_NOTEBOOK_BYTES) -> bytes:
     except FileNotFoundError as err:
         raise SubmissionError(f"{path.name}: no such file") from err
     except OSError as err:
+        what = "is a symbolic link" if err.errno == errno.ELOOP else "cannot be opened"
         raise SubmissionError(
-            f"{path.name}: cannot be opened ({err.strerror}); submit the notebook file itself, "
-            "not a link"
+            f"{path.name}: {what} ({err.strerror}); submit the notebook file itself"
         ) from err
     with os.fdopen(fd, "rb") as fh:
         info = os.fstat(fh.fileno())

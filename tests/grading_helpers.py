@@ -136,7 +136,7 @@ class NbclientResult:
         self.seconds = seconds
 
 
-def nbclient_execute(nb, *, limits=None, sandbox="auto", env=None):
+def nbclient_execute(nb, *, limits=None, sandbox="auto", env=None, hidden=()):
     """Plain nbclient execution with nbgrader's settings (no sandbox): a test stand-in."""
     import os
     import tempfile

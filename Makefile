@@ -42,11 +42,20 @@ lint: $(INSTALLED)
 release: $(INSTALLED)
 	$(PY) -m autograding release
 
-lab: $(INSTALLED)
-	$(BIN)/jupyter lab notebooks/
+# Extra JupyterLab options, e.g. make lab LAB_ARGS="--no-browser --port=8899".
+# Running as root (containers, CI) JupyterLab refuses to start without --allow-root.
+LAB_ARGS ?=
+LAB_ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root)
 
+# Students: the released notebooks; nbgrader's Lab extensions (Validate button, Assignments)
+# come with the nbgrader package in the locked set.
+lab: $(INSTALLED)
+	$(BIN)/jupyter lab --ServerApp.root_dir=notebooks $(LAB_ROOT_FLAG) $(LAB_ARGS)
+
+# Instructors: started inside autograding/ so the formgrader (Nbgrader > Formgrader, or
+# /formgrader) reads autograding/nbgrader_config.py and lists the five assignments.
 lab-instructor: $(INSTALLED)
-	cd autograding && ../$(BIN)/jupyter lab
+	cd autograding && ../$(BIN)/jupyter lab $(LAB_ROOT_FLAG) $(LAB_ARGS)
 
 bench: $(INSTALLED)
 	$(PY) bench/bench_grading.py

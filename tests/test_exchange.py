@@ -73,6 +73,10 @@ def test_exchange_round_trip_then_grade_gives_full_marks(tmp_path):
         nb = fill_reference_answers(nbformat.read(fetched, 4),
                                     nbformat.read(master_path(assignment_id), 4))
         nbformat.write(nb, fetched)
+        if assignment_id == ids[-1]:  # the student's Validate button (nbgrader validate)
+            from nbgrader.validator import Validator
+
+            assert Validator().validate(str(fetched)) == {}, "nbgrader validate complained"
         _run(ExchangeSubmit, student, assignment_id)
         _run(ExchangeCollect, instructor, assignment_id)
         collected = course / "submitted" / STUDENT / assignment_id

@@ -1,0 +1,548 @@
+"""Execute a notebook in a fresh sandboxed kernel forked from this process's fork-server.
+
+Outputs are shaped like nbclient's (nbgrader reads them to grade): a cell that errors keeps
+the later cells running; a timeout, a dead kernel or the notebook time limit leave an error
+output in the affected cell and every later one, so nothing after them can look like a pass.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import secrets
+import shutil
+import signal
+import sys
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import nbformat
+import zmq
+from jupyter_client.blocking import BlockingKernelClient
+from nbformat import NotebookNode
+from nbformat.v4 import output_from_msg
+
+from autograding import sandbox as _sandbox
+from autograding.sandbox import ServerDied, sandbox_mode
+
+__all__ = ["ExecutionResult", "Limits", "execute_notebook", "sandbox_mode", "shutdown"]
+
+KERNEL_START_TIMEOUT = 60.0  # s; not part of the notebook's time
+INTERRUPT_GRACE = 3.0  # s between the interrupt and the kill of a timed-out cell
+KEPT_TEXT = 10_000  # bytes of an error/result kept when the cell is over its output budget
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Per-notebook resource limits."""
+
+    cell_timeout: float = 60.0  # s, wall clock per cell
+    notebook_timeout: float = 300.0  # s, wall clock per notebook
+    memory_bytes: int = 2 * 2**30  # per kernel, on top of the pre-imported libraries
+    max_processes: int = 64  # processes and threads of the sandbox
+    max_output_bytes: int = 1_000_000  # per cell, outputs beyond are truncated with a note
+    max_file_bytes: int = 256 * 2**20  # largest file the notebook may write
+
+
+@dataclass
+class ExecutionResult:
+    """What happened to one notebook."""
+
+    notebook: NotebookNode
+    kernel_died: bool
+    timed_out: bool
+    messages: list[str] = field(default_factory=list)
+    sandbox: str = "rlimits"
+    seconds: float = 0.0
+
+
+def shutdown() -> None:
+    """Stop this process's fork-servers (also done at exit)."""
+    _sandbox.shutdown()
+
+
+def warm_up(sandbox: str = "auto", hidden: Iterable[str | os.PathLike] = ()) -> str:
+    """Start this process's fork-server now (e.g. in a pool initializer); return the mode."""
+    mode = sandbox_mode(sandbox)
+    key = _hidden_key(hidden)
+    _sandbox.release(_sandbox.acquire(mode, key))
+    return mode
+
+
+def _hidden_key(hidden: Iterable[str | os.PathLike]) -> tuple[str, ...]:
+    paths = _sandbox.default_hidden_paths() + [os.fspath(p) for p in hidden]
+    return tuple(sorted({os.path.realpath(p) for p in paths}))
+
+
+def execute_notebook(nb, *, limits: Limits = Limits(), sandbox: str = "auto",
+                     env: dict | None = None,
+                     files: Mapping[str, bytes | str | os.PathLike] | None = None,
+                     hidden: Iterable[str | os.PathLike] = ()) -> ExecutionResult:
+    """Execute every code cell of `nb` (already sanitized, tests restored) in a sandboxed
+    kernel in a fresh scratch dir; reuses a per-process fork-server (torch pre-imported).
+
+    ``files`` maps relative names to bytes (or a path to copy) placed next to the notebook;
+    ``hidden`` adds paths (grader output, submissions) the kernel must not see.
+    """
+    started = time.monotonic()
+    mode = sandbox_mode(sandbox)
+    nb = nbformat.from_dict(copy.deepcopy(dict(nb)))
+    key = _hidden_key(hidden)
+    for attempt in (1, 2):
+        server = _sandbox.acquire(mode, key)
+        run = _NotebookRun(server, nb, limits, env or {}, files or {})
+        try:
+            run.execute()
+        except ServerDied as exc:
+            _sandbox.release(server, healthy=False)
+            if run.started_cells or attempt == 2:
+                run.fail_rest(f"the sandbox stopped unexpectedly ({exc})")
+                break
+            nb = nbformat.from_dict(copy.deepcopy(dict(nb)))
+            continue
+        except BaseException:
+            _sandbox.release(server, healthy=False)
+            raise
+        _sandbox.release(server, healthy=run.server_healthy)
+        break
+    return ExecutionResult(notebook=run.nb, kernel_died=run.kernel_died,
+                           timed_out=run.timed_out, messages=run.messages, sandbox=mode,
+                           seconds=time.monotonic() - started)
+
+
+def _error(ename: str, evalue: str) -> NotebookNode:
+    return nbformat.v4.new_output("error", ename=ename, evalue=evalue,
+                                  traceback=[f"{ename}: {evalue}"])
+
+
+def _cell_name(index: int, cell) -> str:
+    grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+    return f"cell {index}" + (f" ({grade_id})" if grade_id else "")
+
+
+def _output_size(out: Mapping) -> int:
+    if out.get("output_type") == "stream":
+        return len(out.get("text", ""))
+    if out.get("output_type") == "error":
+        return sum(len(line) for line in out.get("traceback", [])) + len(out.get("evalue", ""))
+    return sum(len(v) if isinstance(v, str) else len(json.dumps(v))
+               for v in out.get("data", {}).values())
+
+
+class _CellOutputs:
+    """Collects one cell's outputs like nbclient, within a byte budget."""
+
+    def __init__(self, cell, budget: int):
+        self.cell = cell
+        self.budget = budget
+        self.used = 0
+        self.truncated = False
+        self.clear_on_next = False
+        self.display_ids: dict[str, list[int]] = {}
+        cell.outputs = []
+
+    def handle(self, msg: dict) -> None:
+        msg_type = msg["msg_type"]
+        content = msg["content"]
+        if msg_type == "clear_output":
+            if content.get("wait"):
+                self.clear_on_next = True
+            else:
+                self._clear()
+            return
+        if msg_type == "update_display_data":
+            display_id = content.get("transient", {}).get("display_id")
+            for index in self.display_ids.get(display_id, []):
+                out = self.cell.outputs[index]
+                out.data = output_from_msg({**msg, "msg_type": "display_data"}).data
+                out.metadata = content.get("metadata", {})
+            return
+        try:
+            out = output_from_msg(msg)
+        except ValueError:
+            return  # not an output (comm messages and the like)
+        if self.clear_on_next:
+            self._clear()
+        self.add(out, content.get("transient", {}).get("display_id"))
+
+    def _clear(self) -> None:
+        self.cell.outputs = []
+        self.display_ids = {}
+        self.clear_on_next = False
+        self.used = 0
+
+    def add(self, out: NotebookNode, display_id: str | None = None) -> None:
+        size = _output_size(out)
+        if self.used + size <= self.budget:
+            self.used += size
+        elif out.output_type == "stream" and self.used < self.budget:
+            out.text = out.text[: self.budget - self.used]
+            self.used = self.budget
+            self._note_truncated()
+        else:
+            self._note_truncated()
+            # Keep what grading depends on: errors, stderr and results, shortened.
+            if out.output_type == "error":
+                out.traceback = [line[-KEPT_TEXT:] for line in out.traceback[-20:]]
+            elif out.output_type == "execute_result":
+                out.data = {k: v[:KEPT_TEXT] if isinstance(v, str) else v
+                            for k, v in out.data.items() if len(json.dumps(v)) <= KEPT_TEXT
+                            or isinstance(v, str)}
+            elif out.output_type == "stream" and out.name == "stderr":
+                if any(o.output_type == "stream" and o.name == "stderr" and
+                       o.text.endswith("[stderr truncated]\n") for o in self.cell.outputs):
+                    return
+                out.text = out.text[:200] + "\n[stderr truncated]\n"
+            else:
+                return
+        if display_id:
+            self.display_ids.setdefault(display_id, []).append(len(self.cell.outputs))
+        self.cell.outputs.append(out)
+
+    def _note_truncated(self) -> None:
+        if not self.truncated:
+            self.truncated = True
+            self.cell.outputs.append(nbformat.v4.new_output(
+                "stream", name="stdout",
+                text=f"\n[output truncated: this cell produced more than "
+                     f"{self.budget} bytes of output]\n"))
+
+
+class _NotebookRun:
+    """One notebook through one kernel of a fork-server."""
+
+    def __init__(self, server, nb, limits: Limits, env: dict, files: Mapping):
+        self.server = server
+        self.nb = nb
+        self.limits = limits
+        self.extra_env = {str(k): str(v) for k, v in env.items()}
+        self.files = files
+        self.messages: list[str] = []
+        self.kernel_died = False
+        self.timed_out = False
+        self.server_healthy = True
+        self.started_cells = 0
+        self.exit_code: int | None = None
+        self.kc: BlockingKernelClient | None = None
+        self.code_cells = [(i, c) for i, c in enumerate(nb.cells) if c.cell_type == "code"]
+        self.next_cell = 0
+        self.current = None  # the cell being executed
+
+    # -- job lifecycle ----------------------------------------------------------------------
+
+    def execute(self) -> None:
+        server = self.server
+        server.jobs += 1
+        self.job_id = server.jobs
+        self.job_dir = os.path.join(server.scratch, f"job{self.job_id}")
+        try:
+            self._prepare_dir()
+            server.send(op="run", id=self.job_id, cwd=self.cwd, conn=self.conn_path,
+                        log=self.log_path, env=self._kernel_env(), limits=self._limit_dict())
+            started = server.wait_for(lambda e: e.get("id") == self.job_id and
+                                      e["event"] in ("started", "error"), 30)
+            if started["event"] == "error":
+                raise ServerDied(started.get("message", "could not start a kernel"))
+            self._connect()
+            if self._wait_ready():
+                self._run_cells()
+        finally:
+            self._finish()
+
+    def _prepare_dir(self) -> None:
+        uid = self.server.uid
+        root = Path(self.job_dir)
+        work, run = root / "work", root / "run"
+        for folder in (root, work, run, run / "ipython", run / "mpl", run / "tmp", run / "home"):
+            folder.mkdir()
+            _sandbox._give_to(str(folder), uid)
+        self.cwd, self.run_dir = str(work), str(run)
+        for name, content in self.files.items():
+            target = (work / name).resolve()
+            if not str(target).startswith(str(work) + os.sep):
+                raise ValueError(f"file name {name!r} leaves the notebook's folder")
+            target.parent.mkdir(parents=True, exist_ok=True)
+            if isinstance(content, (bytes, str)) and not isinstance(content, os.PathLike):
+                data = content.encode() if isinstance(content, str) else content
+                target.write_bytes(data)
+            else:
+                shutil.copyfile(content, target)
+        if uid is not None:
+            for path in [work, *work.rglob("*")]:
+                os.chown(path, uid, 0)
+        self.log_path = str(run / "kernel.log")
+        self.conn_path = str(run / "kernel.json")
+        self.conn = {
+            "transport": "ipc", "ip": str(run / "k"), "shell_port": 1, "iopub_port": 2,
+            "stdin_port": 3, "control_port": 4, "hb_port": 5, "key": secrets.token_hex(16),
+            "signature_scheme": "hmac-sha256", "kernel_name": "python3",
+        }
+        with open(self.conn_path, "w") as f:
+            json.dump(self.conn, f)
+        if uid is not None:
+            os.chown(self.conn_path, uid, 0)
+
+    def _kernel_env(self) -> dict:
+        run = self.run_dir
+        env = {
+            "PATH": os.pathsep.join([os.path.dirname(os.path.abspath(sys.executable)),
+                                     "/usr/local/bin", "/usr/bin", "/bin"]),
+            "LANG": "C.UTF-8",
+            "HOME": os.path.join(run, "home"),
+            "TMPDIR": os.path.join(run, "tmp"),
+            "IPYTHONDIR": os.path.join(run, "ipython"),
+            "MPLCONFIGDIR": os.path.join(run, "mpl"),
+            "MPLBACKEND": "module://matplotlib_inline.backend_inline",
+            "PYTHONHASHSEED": "0",
+            "PYDEVD_DISABLE_FILE_VALIDATION": "1",
+            "NBGRADER_EXECUTION": "autograde",
+            # Inside the PID namespace our parent is PID 1 (the server), which never goes
+            # away; outside, watch the server so an orphaned kernel quits.
+            "JPY_PARENT_PID": "1" if self.server.pid_in_sandbox == 1
+            else str(self.server.pid_in_sandbox),
+        }
+        env.update(self.extra_env)
+        return env
+
+    def _limit_dict(self) -> dict:
+        limits = asdict(self.limits)
+        limits["cpu_seconds"] = int(self.limits.notebook_timeout + KERNEL_START_TIMEOUT + 30)
+        return limits
+
+    def _connect(self) -> None:
+        kc = BlockingKernelClient()
+        kc.load_connection_info(self.conn)
+        kc.start_channels(stdin=False, hb=False)
+        self.kc = kc
+        self.poller = zmq.Poller()
+        self.poller.register(kc.iopub_channel.socket, zmq.POLLIN)
+        self.poller.register(kc.shell_channel.socket, zmq.POLLIN)
+        self.poller.register(self.server.fd, zmq.POLLIN)
+
+    def _finish(self) -> None:
+        if self.kc is not None:
+            self.kc.stop_channels()
+        try:
+            self.server.send(op="end", id=self.job_id, dir=self.job_dir)
+            self.server.wait_for(lambda e: e.get("id") == self.job_id and
+                                 e["event"] == "ended", 20)
+        except ServerDied:
+            self.server_healthy = False
+        shutil.rmtree(self.job_dir, ignore_errors=True)
+
+    # -- events -----------------------------------------------------------------------------
+
+    def _server_events(self, timeout: float = 0) -> None:
+        for event in self.server.read_events(timeout):
+            if event.get("id") == self.job_id and event["event"] == "exited":
+                self.exit_code = event.get("code")
+
+    def _wait(self, deadline: float) -> list:
+        """Wait for kernel messages or a server event until ``deadline``; return sockets."""
+        timeout_ms = max(0, min(int((deadline - time.monotonic()) * 1000), 200))
+        ready = dict(self.poller.poll(timeout_ms))
+        if self.server.fd in ready or self.server.pending:
+            self._server_events()
+        return [s for s in ready if s is not self.server.fd]
+
+    def _wait_ready(self) -> bool:
+        """Wait until the kernel answers and its IOPub stream reaches us."""
+        kc = self.kc
+        deadline = time.monotonic() + KERNEL_START_TIMEOUT
+        msg_id, sent, reply, iopub = kc.kernel_info(), time.monotonic(), False, False
+        while not (reply and iopub):
+            if self.exit_code is not None or time.monotonic() > deadline:
+                why = (f"exit code {self.exit_code}" if self.exit_code is not None
+                       else f"no answer in {KERNEL_START_TIMEOUT:.0f} s")
+                self._kernel_lost(f"the kernel did not start ({why}): "
+                                  f"{self._log_tail()}")
+                return False
+            if reply and not iopub and time.monotonic() - sent > 0.2:
+                msg_id, sent = kc.kernel_info(), time.monotonic()
+            for sock in self._wait(deadline):
+                channel = kc.iopub_channel if sock is kc.iopub_channel.socket \
+                    else kc.shell_channel
+                msg = channel.get_msg(timeout=0)
+                if channel is kc.iopub_channel:
+                    iopub = True
+                elif msg["parent_header"].get("msg_id") == msg_id:
+                    reply = True
+        # Drop the start-up chatter (status messages) before the first cell.
+        while self.kc.iopub_channel.msg_ready():
+            self.kc.iopub_channel.get_msg(timeout=0)
+        return True
+
+    def _log_tail(self) -> str:
+        try:
+            text = Path(self.log_path).read_text(errors="replace")
+        except OSError:
+            return "no log"
+        return " | ".join(text.strip().splitlines()[-3:]) or "no log"
+
+    # -- cells ------------------------------------------------------------------------------
+
+    def _run_cells(self) -> None:
+        notebook_deadline = time.monotonic() + self.limits.notebook_timeout
+        while self.next_cell < len(self.code_cells):
+            index, cell = self.code_cells[self.next_cell]
+            self.next_cell += 1
+            if not cell.source.strip():
+                cell.outputs = []
+                continue
+            self.started_cells += 1
+            self.current = cell
+            outcome = self._run_cell(index, cell, notebook_deadline)
+            self.current = None
+            if outcome != "ok":
+                return
+
+    def _run_cell(self, index: int, cell, notebook_deadline: float) -> str:
+        kc = self.kc
+        outputs = _CellOutputs(cell, self.limits.max_output_bytes)
+        cell.execution_count = None
+        msg_id = kc.execute(cell.source, store_history=True, allow_stdin=False,
+                            stop_on_error=False)
+        cell_deadline = time.monotonic() + self.limits.cell_timeout
+        reply = idle = False
+        while not (reply and idle):
+            deadline = min(cell_deadline, notebook_deadline)
+            if self.exit_code is not None:
+                self._drain(outputs, msg_id)
+                self._kernel_lost(self._death_reason(), cell=cell, index=index)
+                return "dead"
+            if time.monotonic() >= deadline:
+                whole = notebook_deadline <= cell_deadline
+                return self._timeout(index, cell, outputs, msg_id, whole)
+            for sock in self._wait(deadline):
+                if sock is kc.iopub_channel.socket:
+                    idle |= self._iopub(kc.iopub_channel.get_msg(timeout=0), outputs, msg_id)
+                else:
+                    msg = kc.shell_channel.get_msg(timeout=0)
+                    if msg["parent_header"].get("msg_id") == msg_id:
+                        reply = True
+                        count = msg["content"].get("execution_count")
+                        if count:
+                            cell.execution_count = count
+        if any(o.output_type == "error" and o.ename == "SystemExit" for o in cell.outputs):
+            # Like a script: after sys.exit() the rest of the notebook does not run.
+            self._kill_kernel()
+            self._kernel_lost(f"{_cell_name(index, cell)} called sys.exit(); the kernel "
+                              "was stopped", cell=None, index=index)
+            return "dead"
+        return "ok"
+
+    def _iopub(self, msg: dict, outputs: _CellOutputs, msg_id: str) -> bool:
+        """Handle one IOPub message; True when the cell's execution went idle."""
+        if msg["parent_header"].get("msg_id") != msg_id:
+            return False
+        msg_type = msg["msg_type"]
+        if msg_type == "status":
+            return msg["content"].get("execution_state") == "idle"
+        if msg_type == "execute_input":
+            count = msg["content"].get("execution_count")
+            if count:
+                outputs.cell.execution_count = count
+            return False
+        outputs.handle(msg)
+        return False
+
+    def _drain(self, outputs: _CellOutputs | None, msg_id: str, seconds: float = 0.05) -> bool:
+        """Take the messages already sent; True if the cell went idle meanwhile."""
+        end = time.monotonic() + seconds
+        idle = False
+        channel = self.kc.iopub_channel
+        while time.monotonic() < end:
+            if not channel.socket.poll(10):
+                continue
+            msg = channel.get_msg(timeout=0)
+            if outputs is not None:
+                idle |= self._iopub(msg, outputs, msg_id)
+            elif msg["parent_header"].get("msg_id") == msg_id:
+                idle |= (msg["msg_type"] == "status" and
+                         msg["content"].get("execution_state") == "idle")
+            if idle:
+                break
+        return idle
+
+    def _timeout(self, index: int, cell, outputs: _CellOutputs, msg_id: str,
+                 whole: bool) -> str:
+        self.timed_out = True
+        name = _cell_name(index, cell)
+        if whole:
+            limit = self.limits.notebook_timeout
+            what = f"the notebook time limit of {limit:g} s was reached during {name}"
+        else:
+            what = f"{name} timed out after {self.limits.cell_timeout:g} s"
+        self.messages.append(what)
+        self._drain(outputs, msg_id)
+        outputs.add(_error("TimeoutError", f"{what} (interrupted)"))
+        if not whole and self._interrupt(msg_id):
+            return "ok"
+        self._kill_kernel()
+        self._kernel_lost(f"the kernel was stopped after {what}", cell=None, index=index)
+        return "dead"
+
+    def _interrupt(self, msg_id: str) -> bool:
+        """SIGINT the kernel; True if the cell stopped within the grace period."""
+        self.server.send(op="signal", id=self.job_id, signal=int(signal.SIGINT))
+        deadline = time.monotonic() + INTERRUPT_GRACE
+        reply = idle = False
+        while time.monotonic() < deadline and not (reply and idle):
+            for sock in self._wait(deadline):
+                if sock is self.kc.iopub_channel.socket:
+                    msg = self.kc.iopub_channel.get_msg(timeout=0)
+                    idle |= (msg["parent_header"].get("msg_id") == msg_id and
+                             msg["msg_type"] == "status" and
+                             msg["content"].get("execution_state") == "idle")
+                else:
+                    msg = self.kc.shell_channel.get_msg(timeout=0)
+                    reply |= msg["parent_header"].get("msg_id") == msg_id
+            if self.exit_code is not None:
+                return False
+        return reply and idle
+
+    def _kill_kernel(self) -> None:
+        if self.exit_code is not None:
+            return
+        self.server.send(op="signal", id=self.job_id, signal=int(signal.SIGKILL))
+        event = self.server.wait_for(lambda e: e.get("id") == self.job_id and
+                                     e["event"] == "exited", 10)
+        self.exit_code = event.get("code", -9)
+
+    def _death_reason(self) -> str:
+        code = self.exit_code
+        if code is not None and code < 0:
+            try:
+                how = f"killed by {signal.Signals(-code).name}"
+            except ValueError:
+                how = f"killed by signal {-code}"
+            if code == -signal.SIGKILL:
+                how += " (out of memory, a time limit, or killed by the notebook)"
+        else:
+            how = f"exited with code {code}"
+        return f"the kernel died ({how})"
+
+    def _kernel_lost(self, reason: str, cell=None, index: int | None = None) -> None:
+        """Mark the current cell (if given) and every later code cell as failed."""
+        self.kernel_died = True
+        where = f" in {_cell_name(index, cell)}" if cell is not None else ""
+        self.messages.append(reason + where)
+        if cell is not None:
+            cell.outputs.append(_error("DeadKernelError", f"{reason} while running this cell"))
+        self.current = None
+        self.fail_rest(reason)
+
+    def fail_rest(self, reason: str) -> None:
+        """Every code cell not yet run gets an error output (never a clean one)."""
+        if self.current is not None:
+            self.current.outputs.append(_error("DeadKernelError", reason))
+            self.current = None
+        while self.next_cell < len(self.code_cells):
+            _, cell = self.code_cells[self.next_cell]
+            self.next_cell += 1
+            cell.outputs = [_error("DeadKernelError", f"not run: {reason}")]
+            cell.execution_count = None
+        self.kernel_died = True

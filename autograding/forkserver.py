@@ -1,0 +1,348 @@
+"""Fork-server: imports torch and the IPython kernel once, then forks one fresh kernel per job.
+
+Runs inside the sandbox (see sandbox.py) and talks to its client over stdin/stdout, one JSON
+object per line. Requests: ``run`` (fork a kernel for a job), ``signal`` (to the job's kernel),
+``end`` (kill every process of the job and wipe its folder), ``exit``. Events: ``ready``,
+``started``, ``exited`` (the kernel process ended), ``ended``, ``error``.
+Only stdlib imports at module level: the heavy imports happen once in ``main``.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import json
+import os
+import resource
+import select
+import shutil
+import signal
+import sys
+import time
+import traceback
+
+PR_SET_PDEATHSIG = 1
+PR_SET_DUMPABLE = 4
+PR_SET_CHILD_SUBREAPER = 36
+PR_SET_NO_NEW_PRIVS = 38
+
+# Imported before forking so that each kernel starts in ~0.4 s instead of ~3 s. No torch
+# compute happens here: thread pools do not survive a fork.
+DEFAULT_PRELOAD = (
+    "numpy",
+    "torch",
+    "matplotlib",
+    "matplotlib.pyplot",
+    "IPython",
+    "ipykernel.kernelapp",
+    "ipykernel.ipkernel",
+    "ipykernel.zmqshell",
+    "jupyter_client.session",
+)
+# Backstop for address space on top of the limit, for thread stacks and malloc arenas.
+ADDRESS_SPACE_SLACK = 1 << 30
+
+
+def _prctl(option: int, value: int) -> None:
+    """Call prctl(2); best effort (only Linux has it)."""
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(option, value, 0, 0, 0)
+    except (OSError, AttributeError):
+        pass
+
+
+def _status_bytes(field: str) -> int:
+    """Read a kB field (VmData, VmSize) of /proc/self/status as bytes."""
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) * 1024
+    return 0
+
+
+class Server:
+    """The fork-server loop: one job (one kernel) at a time."""
+
+    def __init__(self, proto_in: int, proto_out: int, pid_namespace: bool):
+        self.proto_in = proto_in
+        self.proto_out = proto_out
+        self.pid_namespace = pid_namespace
+        self.buffer = b""
+        self.jobs: dict[int, dict] = {}  # kernel pid -> job request
+        self.wake_r, self.wake_w = os.pipe()
+        os.set_blocking(self.wake_w, False)
+        os.set_blocking(self.wake_r, False)
+
+    def send(self, **event) -> None:
+        """Write one event line to the client."""
+        data = (json.dumps(event) + "\n").encode()
+        while data:
+            data = data[os.write(self.proto_out, data):]
+
+    def serve(self) -> None:
+        """Main loop: read requests, report kernel exits, until EOF or ``exit``."""
+        signal.set_wakeup_fd(self.wake_w)
+        signal.signal(signal.SIGCHLD, lambda *_: None)
+        while True:
+            readable, _, _ = select.select([self.proto_in, self.wake_r], [], [], 1.0)
+            if self.wake_r in readable:
+                try:
+                    os.read(self.wake_r, 4096)
+                except BlockingIOError:
+                    pass
+            self.reap()
+            if self.proto_in in readable:
+                chunk = os.read(self.proto_in, 65536)
+                if not chunk:
+                    return
+                self.buffer += chunk
+                while b"\n" in self.buffer:
+                    line, self.buffer = self.buffer.split(b"\n", 1)
+                    request = json.loads(line)
+                    if request.get("op") == "exit":
+                        return
+                    try:
+                        self.handle(request)
+                    except Exception as exc:  # report, keep serving the next job
+                        self.send(event="error", id=request.get("id"), message=repr(exc))
+
+    def reap(self) -> None:
+        """Collect exited children; report the exit of a job's kernel."""
+        while True:
+            try:
+                pid, status = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                return
+            if pid == 0:
+                return
+            job = self.jobs.pop(pid, None)
+            if job is not None:
+                self.send(event="exited", id=job["id"], pid=pid,
+                          code=os.waitstatus_to_exitcode(status))
+
+    def handle(self, request: dict) -> None:
+        """Dispatch one request."""
+        op = request["op"]
+        if op == "run":
+            pid = os.fork()
+            if pid == 0:
+                self.child(request)  # never returns
+            self.jobs[pid] = request
+            self.send(event="started", id=request["id"], pid=pid)
+        elif op == "signal":
+            for pid, job in self.jobs.items():
+                if job["id"] == request["id"]:
+                    try:
+                        os.kill(pid, request["signal"])
+                    except ProcessLookupError:
+                        pass
+        elif op == "end":
+            left = self.kill_all()
+            wipe(request["dir"])
+            if self.pid_namespace:  # in the sandbox /dev/shm is ours (a scratch folder)
+                for name in os.listdir("/dev/shm"):
+                    wipe(os.path.join("/dev/shm", name))
+            self.send(event="ended", id=request["id"], leftover=left)
+        else:
+            raise ValueError(f"unknown request {op!r}")
+
+    def kill_all(self) -> int:
+        """Kill every process started by jobs; return how many were still running."""
+        killed = set()
+        for _ in range(1000):
+            if self.pid_namespace:
+                # PID 1 of its own namespace: kill(-1) reaches every other process in it,
+                # atomically with respect to fork, and nothing outside it.
+                victims = [p for p in _all_pids() if p != os.getpid()]
+                if victims:
+                    try:
+                        os.kill(-1, signal.SIGKILL)
+                    except ProcessLookupError:
+                        pass
+            else:
+                # Child subreaper: orphans of the job are re-parented to us, so the whole
+                # job is always among our descendants.
+                victims = _descendants(os.getpid())
+                for pid in victims:
+                    try:
+                        os.kill(pid, signal.SIGKILL)
+                    except ProcessLookupError:
+                        pass
+            killed.update(victims)
+            self.reap_all()
+            if not victims:
+                break
+            time.sleep(0.002)
+        return len(killed)
+
+    def reap_all(self) -> None:
+        """Reap zombies without reporting (the job is over)."""
+        self.reap()
+        self.jobs.clear()
+
+    def child(self, job: dict) -> None:
+        """In the forked child: confine the process, then become an IPython kernel."""
+        code = 1
+        try:
+            os.setsid()
+            signal.set_wakeup_fd(-1)
+            signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+            signal.signal(signal.SIGINT, signal.default_int_handler)
+            _prctl(PR_SET_DUMPABLE, 1)
+            devnull = os.open(os.devnull, os.O_RDWR)
+            log = os.open(job["log"], os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+            os.dup2(devnull, 0)
+            os.dup2(log, 1)
+            os.dup2(log, 2)
+            for fd in (devnull, log, self.proto_in, self.proto_out, self.wake_r, self.wake_w):
+                os.close(fd)
+            os.umask(0o022)
+            os.chdir(job["cwd"])
+            os.environ.clear()
+            os.environ.update(job["env"])
+            set_limits(job["limits"])
+            sys.argv = ["ipykernel_launcher", "-f", job["conn"]]
+            sys.path[0] = job["cwd"]
+            reseed()
+            from ipykernel.kernelapp import IPKernelApp
+
+            app = IPKernelApp.instance()
+            app.initialize(sys.argv[1:])
+            app.start()
+            code = 0
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else 1
+        except BaseException:
+            traceback.print_exc()
+        finally:
+            os._exit(code)
+
+
+def set_limits(limits: dict) -> None:
+    """Apply per-kernel rlimits (soft = hard, so the notebook cannot raise them)."""
+    memory = int(limits["memory_bytes"])
+    cpu = int(limits["cpu_seconds"])
+    wanted = {
+        # The forked kernel already holds the pre-imported libraries: the budget is on top.
+        resource.RLIMIT_DATA: _status_bytes("VmData") + memory,
+        resource.RLIMIT_AS: _status_bytes("VmSize") + memory + ADDRESS_SPACE_SLACK,
+        resource.RLIMIT_NPROC: int(limits["max_processes"]),
+        resource.RLIMIT_FSIZE: int(limits["max_file_bytes"]),
+        resource.RLIMIT_NOFILE: int(limits.get("max_open_files", 1024)),
+        resource.RLIMIT_CORE: 0,
+    }
+    for key, value in wanted.items():
+        _, hard = resource.getrlimit(key)
+        if hard != resource.RLIM_INFINITY:
+            value = min(value, hard)
+        resource.setrlimit(key, (value, value))
+    resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 5))
+
+
+def reseed() -> None:
+    """Give every kernel the same random state, so grading is reproducible."""
+    import random
+
+    random.seed(0)
+    if "numpy" in sys.modules:
+        sys.modules["numpy"].random.seed(0)
+
+
+def _all_pids() -> list[int]:
+    """Every process visible in /proc."""
+    return [int(name) for name in os.listdir("/proc") if name.isdigit()]
+
+
+def _descendants(root: int) -> list[int]:
+    """Every process whose parent chain leads to ``root`` (excluding it)."""
+    children: dict[int, list[int]] = {}
+    for pid in _all_pids():
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+        children.setdefault(ppid, []).append(pid)
+    found, todo = [], [root]
+    while todo:
+        for pid in children.get(todo.pop(), []):
+            found.append(pid)
+            todo.append(pid)
+    return found
+
+
+def wipe(path: str) -> None:
+    """Delete a job folder, even if the notebook removed permissions inside it."""
+
+    def retry(func, target, _exc):
+        try:
+            os.chmod(os.path.dirname(target), 0o700)
+            if os.path.isdir(target) and not os.path.islink(target):
+                os.chmod(target, 0o700)
+            func(target)
+        except OSError:
+            pass
+
+    if os.path.isdir(path) and not os.path.islink(path):
+        shutil.rmtree(path, onerror=retry)
+    elif os.path.lexists(path):
+        os.unlink(path)
+
+
+def drop_privileges() -> None:
+    """Become $AUTOGRADING_SANDBOX_UID (set when the grader runs as root); no way back."""
+    uid = os.environ.get("AUTOGRADING_SANDBOX_UID")
+    if uid and os.getuid() == 0:
+        _prctl(PR_SET_NO_NEW_PRIVS, 1)
+        os.setgroups([])
+        os.setgid(int(uid))
+        os.setuid(int(uid))  # from root to non-root: clears permitted and effective caps
+        if os.getuid() == 0 or os.geteuid() == 0:
+            raise RuntimeError("could not drop root privileges")
+
+
+def preload(modules: list[str]) -> list[str]:
+    """Import the given modules; return the ones that failed (they load per kernel then)."""
+    import importlib
+
+    failed = []
+    for name in modules:
+        try:
+            importlib.import_module(name)
+        except Exception as exc:
+            failed.append(f"{name}: {exc!r}")
+    return failed
+
+
+def main() -> None:
+    """Entry point: ``python -m autograding.forkserver``."""
+    # The protocol owns the original stdin/stdout; stray prints from imports go to stderr.
+    proto_in, proto_out = os.dup(0), os.dup(1)
+    null = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(null, 0)
+    os.close(null)
+    os.dup2(2, 1)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    drop_privileges()
+    # Not dumpable: a kernel running as the same user cannot ptrace us or read our memory.
+    _prctl(PR_SET_DUMPABLE, 0)
+    pid_namespace = os.getpid() == 1
+    if not pid_namespace:
+        _prctl(PR_SET_CHILD_SUBREAPER, 1)
+        _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+        parent = int(os.environ.get("AUTOGRADING_CLIENT_PID", "0"))
+        if parent and os.getppid() != parent:
+            return
+    started = time.monotonic()
+    names = os.environ.get("AUTOGRADING_PRELOAD")
+    failed = preload(names.split(",") if names else list(DEFAULT_PRELOAD))
+    server = Server(proto_in, proto_out, pid_namespace)
+    server.send(event="ready", pid=os.getpid(), preload_seconds=time.monotonic() - started,
+                failed=failed, uid=os.getuid())
+    try:
+        server.serve()
+    finally:
+        server.kill_all()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,458 @@
+"""Start and own this process's fork-servers, inside bubblewrap when it works.
+
+The fork-server (forkserver.py) runs as an unprivileged user in its own user, PID, network,
+IPC and UTS namespaces, sees the host read-only with private folders, the masters, the
+gradebook and the repository hidden, and can write only to its scratch root. When bubblewrap
+is not usable the same server runs with resource limits only, and we say so once.
+"""
+
+from __future__ import annotations
+
+import atexit
+import importlib.util
+import json
+import os
+import queue
+import select
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import warnings
+from pathlib import Path
+
+# Kernels run as UID_BASE + a per-server offset when the grader runs as root.
+UID_BASE = 0x5A000000
+# Host folders every sandbox hides (replaced by empty read-only folders).
+PRIVATE_DIRS = ("/tmp", "/var/tmp", "/root", "/home", "/run", "/srv", "/mnt", "/media")
+# Working folders of nbgrader next to the masters: solutions, submissions, grades.
+GRADER_DIRS = ("source", "submitted", "autograded", "feedback", "release", "gradebook.db")
+# Packages the kernels import from the course checkout.
+COURSE_PACKAGES = ("autograding", "course_utils")
+HIDE_ENV = "AUTOGRADING_HIDE"
+# Run inside a candidate sandbox: the forkserver module must import and drop privileges.
+PROBE_CODE = ("import sys, autograding.forkserver as f; f.drop_privileges(); "
+              "print(sys.version)")
+SERVER_START_TIMEOUT = 180.0
+
+_lock = threading.Lock()
+_mode_cache: dict[str, tuple[str, str]] = {}
+_idle: dict[tuple, list[ForkServer]] = {}
+_all: list[ForkServer] = []
+_owner_pid = os.getpid()
+_started = 0
+
+
+class SandboxUnavailable(RuntimeError):
+    """bubblewrap was required (sandbox="bwrap") but cannot be used here."""
+
+
+def sandbox_uid(seq: int = 0) -> int | None:
+    """The unprivileged uid a fork-server drops to when we are root, else None.
+
+    Root ignores RLIMIT_NPROC, so the kernels must run as someone else; a uid of their own per
+    server (not nobody) keeps concurrent sandboxes from sharing the process cap or each other's
+    files.
+    """
+    if os.geteuid() != 0:
+        return None
+    return UID_BASE + (os.getpid() % (1 << 22)) * 8 + seq % 8
+
+
+def _give_to(folder: str, uid: int | None) -> None:
+    """Hand a folder to the sandbox uid; group root keeps it reachable for bwrap (no caps)."""
+    if uid is not None:
+        os.chown(folder, uid, 0)
+        os.chmod(folder, 0o770)
+
+
+def _realpath(path: str | os.PathLike) -> str:
+    return os.path.realpath(os.fspath(path))
+
+
+def _is_within(path: str, folder: str) -> bool:
+    return path == folder or path.startswith(folder.rstrip("/") + "/")
+
+
+def course_checkout() -> str | None:
+    """The repository folder when running from a source checkout (not from site-packages)."""
+    root = Path(__file__).resolve().parent.parent
+    if (root / "pyproject.toml").exists() or (root / ".git").exists():
+        return str(root)
+    return None
+
+
+def default_hidden_paths() -> list[str]:
+    """Paths no kernel may see: the course checkout (masters, .git, grades) + $AUTOGRADING_HIDE."""
+    package = Path(__file__).resolve().parent
+    hidden = [str(package / name) for name in GRADER_DIRS]
+    checkout = course_checkout()
+    if checkout:
+        hidden.append(checkout)
+    hidden += [p for p in os.environ.get(HIDE_ENV, "").split(os.pathsep) if p]
+    return hidden
+
+
+def _exposed_paths(hidden: list[str]) -> list[str]:
+    """Folders the kernel needs read-only even when under a hidden folder: Python, packages."""
+    candidates = [sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix,
+                  os.path.dirname(_realpath(sys.executable))]
+    candidates += [p for p in sys.path if p and os.path.isdir(p)]
+    exposed = []
+    for path in map(_realpath, candidates):
+        if any(_is_within(h, path) for h in hidden):
+            continue  # re-exposing an ancestor would undo the hiding
+        exposed.append(path)
+    for name in COURSE_PACKAGES:
+        spec = importlib.util.find_spec(name)
+        if spec and spec.submodule_search_locations:
+            exposed += [_realpath(p) for p in spec.submodule_search_locations]
+    return sorted({p for p in exposed if os.path.isabs(p) and os.path.isdir(p)}, key=len)
+
+
+def _ancestors(path: str) -> list[str]:
+    """Proper ancestors of an absolute path, outermost first."""
+    parts = Path(path).parts
+    return [str(Path(*parts[:i])) for i in range(2, len(parts))]
+
+
+def _hide_args(paths: list[str], remount: list[str]) -> list[str]:
+    """Cover folders with an empty tmpfs (made read-only at the end) and files with /dev/null."""
+    args = []
+    for path in paths:
+        if os.path.isdir(path):
+            args += ["--tmpfs", path]
+            remount.append(path)
+        elif os.path.lexists(path):
+            args += ["--ro-bind", "/dev/null", path]
+    return args
+
+
+def bwrap_command(scratch: str, hidden: list[str]) -> list[str]:
+    """The bubblewrap command line around the fork-server."""
+    bwrap = shutil.which("bwrap")
+    hidden = [_realpath(p) for p in hidden]
+    private = [p for p in PRIVATE_DIRS if os.path.isdir(p) and not os.path.islink(p)]
+    args = [bwrap, "--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts",
+            "--unshare-cgroup-try", "--die-with-parent", "--new-session", "--as-pid-1"]
+    if os.geteuid() == 0:
+        # As root bwrap mounts without a user namespace (so it can read root-only paths such
+        # as a pyenv Python under /root); the server then switches to its own uid at start.
+        args += ["--cap-drop", "ALL", "--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID"]
+    else:
+        args += ["--unshare-user"]
+    args += ["--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc"]
+    remount: list[str] = []
+    args += _hide_args(private + hidden, remount)
+    exposed = _exposed_paths(hidden)
+    covered = private + hidden
+    for path in exposed:
+        # Mount points bwrap creates itself are 0700: make the way in traversable.
+        for parent in _ancestors(path):
+            if any(_is_within(parent, c) and parent != c for c in covered):
+                args += ["--perms", "0755", "--dir", parent]
+        args += ["--ro-bind", path, path]
+    # Hide again what lies inside a re-exposed folder (the masters under autograding/).
+    args += _hide_args([h for h in hidden if any(_is_within(h, e) and h != e for e in exposed)],
+                       remount)
+    shm = os.path.join(scratch, "shm")
+    os.makedirs(shm, exist_ok=True)
+    for parent in _ancestors(scratch):
+        if any(_is_within(parent, c) and parent != c for c in covered):
+            args += ["--perms", "0755", "--dir", parent]
+    args += ["--bind", scratch, scratch, "--bind", shm, "/dev/shm"]
+    # Read-only last: mount points inside these folders had to be created first.
+    for path in remount + ["/dev"]:
+        args += ["--remount-ro", path]
+    args += ["--chdir", scratch]
+    return args + ["--", sys.executable, "-m", "autograding.forkserver"]
+
+
+def _probe_bwrap() -> str:
+    """Why bubblewrap is unusable here, or "" when it works."""
+    bwrap = shutil.which("bwrap")
+    if not bwrap:
+        return "bubblewrap is not installed (Debian/Ubuntu: apt-get install -y bubblewrap)"
+    base = tempfile.mkdtemp(prefix="ag-probe-")
+    os.chmod(base, 0o711)
+    scratch = os.path.join(base, "s")
+    os.mkdir(scratch)
+    try:
+        uid = sandbox_uid(7)
+        _give_to(scratch, uid)
+        command = bwrap_command(scratch, default_hidden_paths())
+        command[-2:] = ["-c", PROBE_CODE]
+        done = subprocess.run(command, capture_output=True, text=True, timeout=60,
+                              env=_server_env(scratch, uid))
+    except (OSError, subprocess.SubprocessError) as exc:
+        return f"bubblewrap failed to start: {exc}"
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
+    if done.returncode != 0 or done.stdout.strip() != sys.version:
+        detail = (done.stderr.strip().splitlines() or ["no message"])[-1]
+        hint = "" if os.geteuid() == 0 else (
+            "; unprivileged user namespaces may be disabled "
+            "(sysctl kernel.unprivileged_userns_clone=1)")
+        return f"bubblewrap cannot start a sandbox here ({detail}){hint}"
+    return ""
+
+
+def _probe_user() -> bool:
+    """Whether an unprivileged uid can run this interpreter with the course packages."""
+    uid = sandbox_uid(7)
+    if uid is None:
+        return True
+    if "user" in _mode_cache:
+        return _mode_cache["user"][0] == "ok"
+    try:
+        done = subprocess.run([sys.executable, "-c", PROBE_CODE], capture_output=True,
+                              text=True, timeout=60, cwd="/", env=_server_env("/", None),
+                              user=uid, group=uid, extra_groups=[])
+    except (OSError, subprocess.SubprocessError):
+        return False
+    works = done.returncode == 0 and done.stdout.strip() == sys.version
+    _mode_cache["user"] = ("ok" if works else "no", "")
+    return works
+
+
+def sandbox_mode(preferred: str = "auto") -> str:
+    """"bwrap" when bubblewrap is usable, else "rlimits"; warns once per process tree why."""
+    if preferred not in ("auto", "bwrap", "rlimits"):
+        raise ValueError(f"sandbox must be 'auto', 'bwrap' or 'rlimits', not {preferred!r}")
+    if preferred == "rlimits":
+        return "rlimits"
+    with _lock:
+        if "bwrap" not in _mode_cache:
+            reason = _probe_bwrap()
+            _mode_cache["bwrap"] = ("rlimits" if reason else "bwrap", reason)
+    mode, reason = _mode_cache["bwrap"]
+    if preferred == "bwrap" and mode != "bwrap":
+        raise SandboxUnavailable(f"sandbox='bwrap' requested but {reason}")
+    if mode != "bwrap" and not os.environ.get("AUTOGRADING_SANDBOX_WARNED"):
+        os.environ["AUTOGRADING_SANDBOX_WARNED"] = "1"  # inherited by worker processes
+        warnings.warn(f"autograding: no bubblewrap sandbox, falling back to resource limits "
+                      f"only (kernels can read files and use the network): {reason}",
+                      RuntimeWarning, stacklevel=2)
+    return mode
+
+
+def _server_env(scratch: str, uid: int | None) -> dict[str, str]:
+    """Environment of the fork-server; kernels get their own per job."""
+    env = {
+        "PATH": os.pathsep.join([os.path.dirname(sys.executable), "/usr/local/bin", "/usr/bin",
+                                 "/bin"]),
+        "LANG": "C.UTF-8",
+        "HOME": scratch,
+        "PYTHONHASHSEED": "0",
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "PYTHONNOUSERSITE": "1",
+        "PYDEVD_DISABLE_FILE_VALIDATION": "1",
+        "MPLBACKEND": "module://matplotlib_inline.backend_inline",
+        "MPLCONFIGDIR": os.path.join(scratch, "mpl"),
+        "IPYTHONDIR": os.path.join(scratch, "ipython"),
+        "AUTOGRADING_CLIENT_PID": str(os.getpid()),
+    }
+    if uid is not None:
+        env["AUTOGRADING_SANDBOX_UID"] = str(uid)
+    if "AUTOGRADING_PRELOAD" in os.environ:
+        env["AUTOGRADING_PRELOAD"] = os.environ["AUTOGRADING_PRELOAD"]
+    return env
+
+
+_launcher: list = []  # [queue] of the thread that starts servers
+
+
+def _in_launcher_thread(start):
+    """Run ``start()`` in one long-lived thread and return its result.
+
+    bwrap --die-with-parent and PR_SET_PDEATHSIG fire when the *thread* that forked the
+    server ends; Dask and thread pools run tasks in threads that may end, so servers are
+    always started from a thread that lives as long as the process.
+    """
+    with _lock:
+        if not _launcher or _launcher[1] != os.getpid():
+            requests: queue.Queue = queue.Queue()
+
+            def serve():
+                while True:
+                    job, reply = requests.get()
+                    try:
+                        reply.put((True, job()))
+                    except BaseException as exc:
+                        reply.put((False, exc))
+
+            threading.Thread(target=serve, name="autograding-launcher", daemon=True).start()
+            _launcher[:] = [requests, os.getpid()]
+        requests = _launcher[0]
+    reply: queue.Queue = queue.Queue()
+    requests.put((start, reply))
+    ok, value = reply.get()
+    if not ok:
+        raise value
+    return value
+
+
+class ServerDied(RuntimeError):
+    """The fork-server process ended or stopped answering."""
+
+
+class ForkServer:
+    """A running fork-server and the pipe protocol to it. Used by one job at a time."""
+
+    def __init__(self, mode: str, hidden: tuple[str, ...], seq: int = 0):
+        self.mode = mode
+        self.hidden = hidden
+        self.key = (mode, hidden)
+        base = tempfile.mkdtemp(prefix=f"autograding-{os.getpid()}-")
+        self.base = base
+        os.chmod(base, 0o711)  # the sandbox uid may pass through, not list
+        self.scratch = os.path.join(base, "s")
+        os.makedirs(self.scratch)
+        self.uid = sandbox_uid(seq)
+        if mode == "rlimits" and self.uid is not None and not _probe_user():
+            self.uid = None  # the interpreter is private to root: stay root, rlimits only
+        env = _server_env(self.scratch, self.uid)
+        if mode == "bwrap":
+            command = bwrap_command(self.scratch, list(hidden))
+        else:
+            command = [sys.executable, "-m", "autograding.forkserver"]
+        for folder in (self.scratch, os.path.join(self.scratch, "shm")):
+            if os.path.isdir(folder):
+                _give_to(folder, self.uid)
+        self.log_path = os.path.join(base, "server.log")
+        with open(self.log_path, "wb") as log:
+            self.proc = _in_launcher_thread(lambda: subprocess.Popen(
+                command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log,
+                cwd=self.scratch, env=env, close_fds=True))
+        self.fd = self.proc.stdout.fileno()
+        self.buffer = b""
+        self.pending: list[dict] = []
+        self.jobs = 0
+        ready = self.wait_for(lambda e: e["event"] == "ready", SERVER_START_TIMEOUT)
+        self.pid_in_sandbox = ready["pid"]
+        self.preload_failed = ready.get("failed", [])
+        self.preload_seconds = ready.get("preload_seconds")
+
+    def log_tail(self, lines: int = 5) -> str:
+        try:
+            with open(self.log_path, errors="replace") as f:
+                return "\n".join(f.read()[-4000:].splitlines()[-lines:])
+        except OSError:
+            return ""
+
+    def send(self, **request) -> None:
+        try:
+            self.proc.stdin.write((json.dumps(request) + "\n").encode())
+            self.proc.stdin.flush()
+        except (BrokenPipeError, ValueError, OSError) as exc:
+            raise ServerDied(f"fork-server is gone: {self.log_tail()}") from exc
+
+    def read_events(self, timeout: float) -> list[dict]:
+        """Events available within ``timeout`` seconds (plus any already buffered)."""
+        if not self.pending:
+            readable, _, _ = select.select([self.fd], [], [], max(timeout, 0))
+            if readable:
+                chunk = os.read(self.fd, 65536)
+                if not chunk:
+                    raise ServerDied(f"fork-server exited: {self.log_tail()}")
+                self.buffer += chunk
+                while b"\n" in self.buffer:
+                    line, self.buffer = self.buffer.split(b"\n", 1)
+                    self.pending.append(json.loads(line))
+        events, self.pending = self.pending, []
+        return events
+
+    def wait_for(self, predicate, timeout: float) -> dict:
+        """Wait for an event matching ``predicate``; others stay queued."""
+        deadline = time.monotonic() + timeout
+        kept: list[dict] = []
+        try:
+            while True:
+                for event in self.read_events(deadline - time.monotonic()):
+                    if predicate(event):
+                        self.pending = kept + self.pending
+                        return event
+                    kept.append(event)
+                if time.monotonic() >= deadline:
+                    raise ServerDied(f"fork-server did not answer in {timeout:.0f} s: "
+                                     f"{self.log_tail()}")
+        except BaseException:
+            self.pending = kept + self.pending
+            raise
+
+    def alive(self) -> bool:
+        return self.proc.poll() is None
+
+    def close(self) -> None:
+        """Stop the server (and with it every process it started) and delete its scratch."""
+        if self.proc.poll() is None:
+            try:
+                self.send(op="exit")
+                self.proc.wait(timeout=5)
+            except (ServerDied, subprocess.TimeoutExpired):
+                self.proc.kill()
+                self.proc.wait()
+        for stream in (self.proc.stdin, self.proc.stdout):
+            try:
+                stream.close()
+            except OSError:
+                pass
+        shutil.rmtree(self.base, ignore_errors=True)
+
+
+def _forget_inherited() -> None:
+    """After a fork, the servers belong to the parent: drop them without stopping them."""
+    global _owner_pid
+    if os.getpid() != _owner_pid:
+        _idle.clear()
+        _all.clear()
+        _mode_cache.clear()
+        _owner_pid = os.getpid()
+
+
+def acquire(mode: str, hidden: tuple[str, ...]) -> ForkServer:
+    """An idle fork-server for this mode and hidden set, started if needed."""
+    with _lock:
+        _forget_inherited()
+        idle = _idle.setdefault((mode, hidden), [])
+        while idle:
+            server = idle.pop()
+            if server.alive():
+                return server
+            server.close()
+            _all.remove(server)
+    global _started
+    with _lock:
+        _started += 1
+        seq = _started
+    server = ForkServer(mode, hidden, seq)
+    with _lock:
+        _all.append(server)
+    return server
+
+
+def release(server: ForkServer, healthy: bool = True) -> None:
+    """Give a server back after a job; a broken one is stopped instead."""
+    with _lock:
+        if healthy and server.alive() and server in _all:
+            _idle.setdefault(server.key, []).append(server)
+            return
+        if server in _all:
+            _all.remove(server)
+    server.close()
+
+
+def shutdown() -> None:
+    """Stop this process's fork-servers."""
+    with _lock:
+        _forget_inherited()
+        servers = list(_all)
+        _all.clear()
+        _idle.clear()
+    for server in servers:
+        server.close()
+
+
+atexit.register(shutdown)

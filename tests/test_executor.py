@@ -1,0 +1,146 @@
+"""execute_notebook: outputs like nbclient, errors, dead kernels, timeouts, output floods."""
+
+import nbformat.v4 as v4
+import pytest
+
+from autograding.executor import ExecutionResult, Limits, execute_notebook
+
+pytestmark = pytest.mark.slow
+
+SHORT = Limits(cell_timeout=3, notebook_timeout=30)
+
+
+def notebook(*sources):
+    """A notebook with a markdown cell first and one code cell per source."""
+    cells = [v4.new_markdown_cell("# title")] + [v4.new_code_cell(s) for s in sources]
+    return v4.new_notebook(cells=cells)
+
+
+def code_outputs(result: ExecutionResult):
+    return [c.outputs for c in result.notebook.cells if c.cell_type == "code"]
+
+
+def enames(outputs):
+    return [o.ename for o in outputs if o.output_type == "error"]
+
+
+def test_outputs_look_like_nbclient():
+    result = execute_notebook(notebook(
+        "import torch\nx = torch.arange(3.0)\nprint(x.sum().item())",
+        "x.tolist()",
+        "import sys; print('careful', file=sys.stderr)",
+        "from IPython.display import display, HTML; display(HTML('<b>hi</b>'))",
+        "import os, pathlib; print(os.environ['NBGRADER_EXECUTION'], sorted(os.listdir('.')),"
+        " pathlib.Path('data.csv').read_text())",
+    ), files={"data.csv": b"1,2\n"})
+    outs = code_outputs(result)
+    assert result.notebook.cells[0].cell_type == "markdown"
+    assert outs[0] == [{"output_type": "stream", "name": "stdout", "text": "3.0\n"}]
+    assert outs[1][0]["output_type"] == "execute_result"
+    assert outs[1][0]["data"]["text/plain"] == "[0.0, 1.0, 2.0]"
+    assert outs[1][0]["execution_count"] == 2
+    assert outs[2] == [{"output_type": "stream", "name": "stderr", "text": "careful\n"}]
+    assert outs[3][0]["output_type"] == "display_data"
+    assert outs[3][0]["data"]["text/html"] == "<b>hi</b>"
+    assert outs[4][0]["text"] == "autograde ['data.csv'] 1,2\n\n"
+    counts = [c.execution_count for c in result.notebook.cells if c.cell_type == "code"]
+    assert counts == [1, 2, 3, 4, 5]
+    assert not result.kernel_died and not result.timed_out and result.messages == []
+
+
+def test_error_cell_then_later_cells_still_run():
+    result = execute_notebook(notebook("x = 1", "1 / 0", "print(x + 1)", "   "))
+    outs = code_outputs(result)
+    assert outs[1][0]["output_type"] == "error"
+    assert outs[1][0]["ename"] == "ZeroDivisionError"
+    assert outs[1][0]["traceback"]
+    assert outs[2][0]["text"] == "2\n"
+    assert outs[3] == []  # blank cells are skipped, like nbclient
+    assert not result.kernel_died
+
+
+@pytest.mark.parametrize("killer", [
+    "import sys; sys.exit()",
+    "import os; os._exit(1)",
+    "import os; os.kill(os.getpid(), 9)",
+])
+def test_kernel_death_fails_that_cell_and_every_later_one(killer):
+    result = execute_notebook(notebook("print('before')", f"print('dying')\n{killer}",
+                                       "print('graded test passed')", "assert True"))
+    outs = code_outputs(result)
+    assert outs[0][0]["text"] == "before\n"
+    for cell_outputs in outs[1:]:
+        assert enames(cell_outputs), cell_outputs  # never a clean cell after the death
+        assert not any(o.get("text") == "graded test passed\n" for o in cell_outputs)
+    assert enames(outs[2]) == ["DeadKernelError"] and enames(outs[3]) == ["DeadKernelError"]
+    assert result.kernel_died
+    assert result.messages and "cell 2" in result.messages[0]
+
+
+@pytest.mark.parametrize("stuck", ["while True:\n    pass", "import time; time.sleep(10**6)"])
+def test_cell_timeout_interrupts_and_later_cells_run(stuck):
+    result = execute_notebook(notebook("x = 41", stuck, "print(x + 1)"), limits=SHORT)
+    outs = code_outputs(result)
+    assert enames(outs[1]) == ["TimeoutError"]
+    assert "timed out after 3 s" in outs[1][-1]["evalue"]
+    assert outs[2][0]["text"] == "42\n"
+    assert result.timed_out and not result.kernel_died
+    assert result.seconds < 15
+    assert code_outputs(execute_notebook(notebook("print('next')")))[0][0]["text"] == "next\n"
+
+
+def test_timeout_that_ignores_interrupts_kills_the_kernel():
+    stubborn = ("import time\nwhile True:\n    try:\n        time.sleep(100)\n"
+                "    except BaseException:\n        pass")
+    result = execute_notebook(notebook(stubborn, "print('after')"), limits=SHORT)
+    outs = code_outputs(result)
+    assert enames(outs[0]) == ["TimeoutError"]
+    assert enames(outs[1]) == ["DeadKernelError"]
+    assert result.timed_out and result.kernel_died
+
+
+def test_notebook_time_limit_fails_the_rest():
+    limits = Limits(cell_timeout=10, notebook_timeout=2)
+    result = execute_notebook(notebook("import time; time.sleep(1.2)", "time.sleep(1.2)",
+                                       "print('never')"), limits=limits)
+    outs = code_outputs(result)
+    assert outs[0] == []
+    assert enames(outs[1]) == ["TimeoutError"]
+    assert enames(outs[2]) == ["DeadKernelError"]
+    assert any("notebook time limit" in m for m in result.messages)
+
+
+def test_huge_allocation_fails_without_hurting_the_machine():
+    result = execute_notebook(notebook("x = bytearray(50 * 2**30)", "print('alive')"))
+    outs = code_outputs(result)
+    assert enames(outs[0]) in (["MemoryError"], ["DeadKernelError"])
+    assert enames(outs[1]) == [] if not result.kernel_died else enames(outs[1])
+
+
+def test_million_lines_are_truncated_and_errors_kept():
+    limits = Limits(max_output_bytes=20_000)
+    result = execute_notebook(notebook(
+        "import sys\nsys.stdout.write('line\\n' * 10**6)\nfor i in range(20_000):\n"
+        "    print(i)\nraise ValueError('after the flood')",
+        "print('small')"), limits=limits)
+    outs = code_outputs(result)
+    text = "".join(o.get("text", "") for o in outs[0])
+    assert len(text) < 21_000
+    assert "[output truncated" in text
+    assert enames(outs[0]) == ["ValueError"]  # the error is never dropped
+    assert outs[1][0]["text"] == "small\n"
+
+
+def test_same_notebook_twice_gives_identical_outputs():
+    nb = notebook("import random, numpy, torch\n"
+                  "print(random.random(), numpy.random.rand(), torch.rand(1).item())",
+                  "print({'a', 'b', 'c', 'd'})", "1/0")
+    first, second = execute_notebook(nb), execute_notebook(nb)
+    assert code_outputs(first) == code_outputs(second)
+    assert first.notebook.cells[1].execution_count == 1
+
+
+def test_input_notebook_is_not_modified():
+    nb = notebook("print(1)")
+    execute_notebook(nb)
+    assert nb.cells[1].outputs == []

@@ -1,0 +1,162 @@
+"""The sandbox: no network, hidden paths, read-only host, process cap, cleanup, fallback."""
+
+import multiprocessing
+import os
+import shutil
+import socket
+import tempfile
+import warnings
+
+import nbformat.v4 as v4
+import pytest
+
+from autograding import sandbox
+from autograding.executor import Limits, execute_notebook, sandbox_mode
+
+pytestmark = pytest.mark.slow
+
+BWRAP_PROBLEM = sandbox._probe_bwrap()
+needs_bwrap = pytest.mark.skipif(bool(BWRAP_PROBLEM),
+                                 reason=f"no bubblewrap sandbox: {BWRAP_PROBLEM}")
+MODES = [pytest.param("bwrap", marks=needs_bwrap), "rlimits"]
+
+
+def notebook(*sources):
+    return v4.new_notebook(cells=[v4.new_code_cell(s) for s in sources])
+
+
+def texts(result):
+    return ["".join(o.get("text", "") for o in c.outputs) for c in result.notebook.cells]
+
+
+@pytest.fixture
+def visible_dir():
+    """A folder outside every default-hidden place (/tmp, $HOME and the repo are hidden)."""
+    base = "/var/cache" if os.access("/var/cache", os.W_OK) else None
+    if base is None:
+        pytest.skip("no writable folder outside the hidden ones")
+    path = tempfile.mkdtemp(prefix="autograding-test-", dir=base)
+    os.chmod(path, 0o755)
+    with open(os.path.join(path, "master.ipynb"), "w") as f:
+        f.write("SECRET HIDDEN TEST")
+    os.chmod(os.path.join(path, "master.ipynb"), 0o644)
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+READ = ("try:\n    print(open({!r}).read())\n"
+        "except OSError as e:\n    print('blocked', type(e).__name__)")
+WRITE = ("try:\n    open({!r}, 'w').write('x')\n    print('written')\n"
+         "except OSError as e:\n    print('blocked', type(e).__name__)")
+
+
+@needs_bwrap
+def test_hidden_paths_unreadable_and_host_read_only(visible_dir):
+    secret = os.path.join(visible_dir, "master.ipynb")
+    checkout = sandbox.course_checkout() or "/nonexistent"
+    cells = [READ.format(secret), WRITE.format(os.path.join(visible_dir, "w.txt")),
+             WRITE.format(os.path.join(checkout, "planted.txt")), WRITE.format("/tmp/x"),
+             READ.format(os.path.join(checkout, "pyproject.toml")), WRITE.format("mine.txt")]
+    shown = execute_notebook(notebook(*cells), sandbox="bwrap")
+    hidden = execute_notebook(notebook(*cells), sandbox="bwrap", hidden=[visible_dir])
+    assert texts(shown)[0] == "SECRET HIDDEN TEST\n"  # control: visible unless hidden
+    assert texts(hidden)[0].startswith("blocked")
+    for result in (shown, hidden):
+        out = texts(result)
+        assert out[1].startswith("blocked") and out[2].startswith("blocked")
+        assert out[3].startswith("blocked") and out[4].startswith("blocked")
+        assert out[5] == "written\n"  # the scratch folder is the one writable place
+    assert not os.path.exists(os.path.join(visible_dir, "w.txt"))
+    assert not os.path.exists(os.path.join(checkout, "planted.txt"))
+
+
+@needs_bwrap
+def test_no_network():
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen()
+        port = server.getsockname()[1]
+        result = execute_notebook(notebook(
+            "import socket\ntry:\n"
+            f"    socket.create_connection(('127.0.0.1', {port}), timeout=3)\n"
+            "    print('connected')\nexcept OSError as e:\n    print('blocked', e)"),
+            sandbox="bwrap")
+    assert texts(result)[0].startswith("blocked")
+
+
+@needs_bwrap
+def test_fork_bomb_is_contained():
+    limits = Limits(cell_timeout=5, notebook_timeout=60, max_processes=40)
+    count = ("import os, time\nn = 0\nfor i in range(200):\n    try:\n        pid = os.fork()\n"
+             "    except OSError:\n        break\n    if pid == 0:\n        time.sleep(60)\n"
+             "        os._exit(0)\n    n += 1\nprint('stopped after', n)")
+    bomb = "import os\nwhile True:\n    try:\n        os.fork()\n    except OSError:\n        pass"
+    result = execute_notebook(notebook(count, bomb, "print('alive')"), sandbox="bwrap",
+                              limits=limits)
+    out = texts(result)
+    assert out[0].startswith("stopped after") and int(out[0].split()[-1]) < 40
+    assert any(o.output_type == "error" for o in result.notebook.cells[1].outputs)
+    assert result.seconds < 40
+    after = execute_notebook(notebook("import os\nprint(len([p for p in os.listdir('/proc')"
+                                      " if p.isdigit()]))"), sandbox="bwrap")
+    assert int(texts(after)[0]) <= 3  # server, new kernel (+ at most one helper)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_background_process_is_gone_before_next_notebook(mode):
+    first = execute_notebook(notebook(
+        "import subprocess, sys\n"
+        "p = subprocess.Popen(['sleep', '1000'], start_new_session=True)\n"
+        "q = subprocess.Popen([sys.executable, '-c', 'import os, time\\n"
+        "if os.fork(): os._exit(0)\\ntime.sleep(1000)'])\nq.wait()\nprint(p.pid)"),
+        sandbox=mode)
+    pid = int(texts(first)[0])
+    second = execute_notebook(notebook(
+        f"import os\nprint(os.path.exists('/proc/{pid}'), sorted(os.listdir('.')))\n"
+        "print(sorted(open(f'/proc/{p}/cmdline').read() for p in os.listdir('/proc')"
+        " if p.isdigit() and 'sleep' in open(f'/proc/{p}/cmdline').read()))"), sandbox=mode)
+    assert texts(second)[0] == "False []\n[]\n"
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_modes_execute_and_limit_memory(mode):
+    result = execute_notebook(notebook("import torch; print(torch.ones(2).sum().item())",
+                                       "x = bytearray(50 * 2**30)", "print('ok')"),
+                              sandbox=mode)
+    assert result.sandbox == mode
+    out = texts(result)
+    assert out[0] == "2.0\n" and out[2] == "ok\n"
+    assert [o.ename for o in result.notebook.cells[1].outputs] == ["MemoryError"]
+
+
+def test_fallback_when_bwrap_is_missing(monkeypatch):
+    monkeypatch.setattr(sandbox, "_mode_cache", {})
+    monkeypatch.setattr(sandbox.shutil, "which", lambda name: None)
+    monkeypatch.delenv("AUTOGRADING_SANDBOX_WARNED", raising=False)
+    with pytest.raises(sandbox.SandboxUnavailable, match="apt-get install -y bubblewrap"):
+        sandbox_mode("bwrap")
+    with pytest.warns(RuntimeWarning, match="bubblewrap is not installed"):
+        assert sandbox_mode("auto") == "rlimits"
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert sandbox_mode("auto") == "rlimits"  # said once only
+    with pytest.raises(ValueError):
+        sandbox_mode("docker")
+
+
+def _grade_in_worker(source):
+    result = execute_notebook(notebook(source))
+    sandbox.shutdown()
+    return texts(result)[0], result.sandbox
+
+
+def test_from_process_pool_workers_and_threads():
+    ctx = multiprocessing.get_context("forkserver")
+    with ctx.Pool(2) as pool:
+        outs = pool.map(_grade_in_worker, ["print(6 * 7)", "print(2 ** 5)"])
+    assert [o[0] for o in outs] == ["42\n", "32\n"]
+    from concurrent.futures import ThreadPoolExecutor
+    with ThreadPoolExecutor(2) as threads:
+        results = list(threads.map(lambda s: execute_notebook(notebook(s)),
+                                   ["import time; time.sleep(1); print(1)", "print(2)"]))
+    assert [texts(r)[0] for r in results] == ["1\n", "2\n"]

@@ -153,10 +153,7 @@ def test_self_check_reports_each_exercise_without_stderr(capsys, monkeypatch):
 def test_released_notebook_self_check_embeds_exactly_the_visible_tests(assignment_id):
     nb = nbformat.read(NOTEBOOKS_DIR / f"{assignment_id}.ipynb", 4)
     assert kinds(nb)[:2] == ["badge", "setup"] and kinds(nb)[-1] == "self-check"
-    namespace = {}
-    self_check = nb.cells[-1].source.split("\n\n\ndef _check_all_answers")[0]
-    exec(self_check, namespace)
-    embedded = [code for _, _, _, code in namespace["_VISIBLE_TESTS"]]
+    embedded = _embedded_tests(nb.cells[-1].source)
     visible = [cell.source.rstrip() + "\n" for cell in graded_test_cells(nb)]
     assert embedded == visible and visible
     assert all("HIDDEN TESTS" not in code for code in embedded)
@@ -298,3 +295,32 @@ def test_student_notebook_with_reference_answers_passes_in_colab(
         assert failures(cell) == [], f"{assignment_id} {grade_id}"
     summary = stdout_text(nb.cells[-1])
     assert summary.count("✔") == len(tests) and "✘" not in summary, summary
+
+
+COLAB_FIXTURE = Path(__file__).parent / "fixtures" / "colab_saved_example.ipynb"
+
+
+def _embedded_tests(self_check_source: str) -> list[str]:
+    namespace = {}
+    exec(self_check_source.split("\n\n\ndef _check_all_answers")[0], namespace)
+    return [code for _, _, _, code in namespace["_VISIBLE_TESTS"]]
+
+
+@pytest.mark.skipif(not COLAB_FIXTURE.is_file(), reason="helper F's Colab-saved fixture")
+def test_badge_setup_and_self_check_survive_a_colab_save(monkeypatch, capsys):
+    saved = nbformat.read(COLAB_FIXTURE, 4)
+    assert "colab" in saved.metadata  # really a Colab-saved file (nbformat 4.0, no cell ids)
+    found = [(i, k) for i, k in enumerate(kinds(saved)) if k]
+    assert [k for _, k in found if k != "badge"] == ["setup", "self-check"]
+    assert found[-1] == (len(saved.cells) - 1, "self-check")
+    assert all(i < 3 for i, k in found if k in ("badge", "setup"))  # after Colab's own link
+    setup = next(saved.cells[i].source for i, k in found if k == "setup")
+    assert links.install_spec(links.load_course_config()) in setup
+    monkeypatch.setattr(subprocess, "run", None)  # must not be called outside Colab
+    exec(setup, {"__name__": "__main__"})
+    assert "Not running in Colab" in capsys.readouterr().out
+    visible = [cell.source.rstrip() + "\n" for cell in graded_test_cells(saved)]
+    assert _embedded_tests(saved.cells[-1].source) == visible and visible
+    refreshed = links.apply_course_links(saved, "05_mse_gradients")
+    assert [k for k in kinds(refreshed) if k] == ["badge", "setup", "self-check"]
+    nbformat.validate(refreshed)

@@ -587,7 +587,11 @@ def colab_saved(nb: dict, *, seed: str, executed: dict | None = None,
     """
     rng = random.Random(seed)
     executed_cells = (executed or {}).get("cells", [])
-    outputs_by_id = {_grade_id(c): c.get("outputs", []) for c in executed_cells if _grade_id(c)}
+    outputs_by_key = {}
+    for cell in executed_cells:
+        for key in (_grade_id(cell), cell.get("id"), _source(cell)):
+            if key:
+                outputs_by_key.setdefault(key, cell.get("outputs", []))
     cells = []
     if badge_url:
         cells.append({"cell_type": "markdown",
@@ -605,7 +609,8 @@ def colab_saved(nb: dict, *, seed: str, executed: dict | None = None,
         if cell["cell_type"] != "code":
             cells.append({"cell_type": cell["cell_type"], "source": lines, "metadata": meta})
             continue
-        outputs = copy.deepcopy(outputs_by_id.get(_grade_id(cell), []))
+        found = (outputs_by_key.get(k) for k in (_grade_id(cell), cell.get("id"), _source(cell)))
+        outputs = copy.deepcopy(next((o for o in found if o is not None), []))
         if outputs:
             clock += rng.randint(500, 4000)
             meta["colab"] = {"base_uri": "https://localhost:8080/"}

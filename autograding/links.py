@@ -100,7 +100,7 @@ def badge_source(assignment_id: str, config: dict) -> str:
         "\n"
         "**In Google Colab:** run the setup cell below first (it installs the course helpers; "
         "elsewhere it does nothing), then work top to bottom. To submit, use "
-        "*File > Download > Download .ipynb* and hand in that file unchanged in name."
+        "*File > Download > Download .ipynb* and hand in that file under its original name."
     )
 
 

@@ -1,0 +1,289 @@
+"""The grading pipeline end to end on a small nbgrader course: scores, hostile and corrupt
+submissions, feedback without hidden tests, determinism, kill-and-resume, Dask."""
+
+import copy
+import csv
+import html
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import nbformat
+import pytest
+from grading_helpers import (
+    ASSIGNMENT,
+    HIDDEN_INPUT,
+    HIDDEN_MESSAGE,
+    HIDDEN_NAME,
+    build_course,
+    colab_copy,
+    student_notebook,
+    tree_hashes,
+    v3_bytes,
+    write_submission,
+)
+
+from autograding.cli import main
+from autograding.executor import Limits
+from autograding.export import NBGRADER_COLUMNS
+from autograding.grade import grade_submissions
+
+pytestmark = pytest.mark.slow
+LIMITS = Limits(cell_timeout=20, notebook_timeout=60)
+
+
+def _deleted_test():
+    nb = student_notebook()
+    del nb.cells[3]
+    return nb
+
+
+def _edited_test():
+    nb = student_notebook(square_body="return 0")
+    nb.cells[3].source = "print('All tests passed!')"
+    return nb
+
+
+def _duplicated_test():
+    nb = student_notebook(square_body="return 0")
+    fake = nbformat.v4.new_code_cell("pass", metadata=copy.deepcopy(nb.cells[3].metadata))
+    nb.cells.insert(4, fake)
+    return nb
+
+
+def _tampered_points():
+    nb = student_notebook(cube_body="return 0")
+    nb.cells[5].metadata["nbgrader"]["points"] = 100
+    return nb
+
+
+# student -> (submission, expected {grade_id: score}); square_test is worth 2, cube_test 3.
+CLASS = {
+    "a_correct": (student_notebook(), {"square_test": 2, "cube_test": 3}),
+    "b_hidden_wrong": (student_notebook(square_body="return 9 if x == 3 else 0"),
+                       {"square_test": 0, "cube_test": 3}),
+    "c_printer": (student_notebook(square_body="print('got', x); return 9"),
+                  {"square_test": 0, "cube_test": 3}),
+    "d_visible_wrong": (student_notebook(square_body="return 0"),
+                        {"square_test": 0, "cube_test": 3}),
+    "e_stderr": (student_notebook(square_body="import sys; sys.stderr.write('w'); return x * x"),
+                 {"square_test": 0, "cube_test": 3}),
+    "f_deleted_test": (_deleted_test(), {"square_test": 2, "cube_test": 3}),
+    "g_edited_test": (_edited_test(), {"square_test": 0, "cube_test": 3}),
+    "h_duplicated_test": (_duplicated_test(), {"square_test": 0, "cube_test": 3}),
+    "i_tampered_points": (_tampered_points(), {"square_test": 2, "cube_test": 0}),
+    "j_colab": (colab_copy(student_notebook()), {"square_test": 2, "cube_test": 3}),
+    "k_nbformat3": (v3_bytes(student_notebook()), {"square_test": 2, "cube_test": 3}),
+    "l_not_json": (b"{'cells': oops", {"square_test": 0, "cube_test": 0}),
+    "m_empty": (b"", {"square_test": 0, "cube_test": 0}),
+    "n_not_notebook": (b'{"hello": "world"}', {"square_test": 0, "cube_test": 0}),
+    "o_dead_kernel": (student_notebook(cube_body="return x ** 3\nimport os; os._exit(1)"),
+                      {"square_test": 2, "cube_test": 0}),
+}
+EXPECTED = {s: exp for s, (_, exp) in CLASS.items()}
+EXPECTED["p_missing"] = {"square_test": 0, "cube_test": 0}
+EXPECTED["q_symlink"] = {"square_test": 0, "cube_test": 0}
+
+
+@pytest.fixture(scope="module")
+def course(tmp_path_factory):
+    """The synthetic course and its submitted/ folder."""
+    root = tmp_path_factory.mktemp("course")
+    build_course(root)
+    submitted = root / "submitted"
+    for student, (nb, _) in CLASS.items():
+        write_submission(submitted, student, nb)
+    (submitted / "p_missing" / ASSIGNMENT).mkdir(parents=True)
+    (submitted / "p_missing" / ASSIGNMENT / "Copy of squares.ipynb").write_bytes(b"{}")
+    (submitted / "q_symlink" / ASSIGNMENT).mkdir(parents=True)
+    os.symlink(root / "source" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb",
+               submitted / "q_symlink" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb")
+    return root, submitted
+
+
+@pytest.fixture(scope="module")
+def graded(course, tmp_path_factory):
+    """The class graded once with 2 workers; the submissions' hashes before and after."""
+    root, submitted = course
+    before = tree_hashes(submitted)
+    out = tmp_path_factory.mktemp("out2")
+    report = grade_submissions(submitted, out, workers=2, limits=LIMITS, course_root=root,
+                               progress=False)
+    return report, out, before, tree_hashes(submitted)
+
+
+def test_every_submission_gets_its_expected_score(graded):
+    report, _, _, _ = graded
+    assert report.errors == 0, report.notes
+    got = {s: {g: score for g, score in r.scores.items()} for (s, _), r in report.results.items()}
+    assert got == EXPECTED
+    for result in report.results.values():
+        assert result.max_total == 5.0
+
+
+def test_submissions_on_disk_are_unchanged(graded):
+    _, _, before, after = graded
+    assert before == after
+
+
+def test_comments_explain_what_happened(graded):
+    report, _, _, _ = graded
+    comments = {s: " ".join(r.comments) for (s, _), r in report.results.items()}
+    assert "missing" in comments["f_deleted_test"] and "restored" in comments["f_deleted_test"]
+    assert "edited" in comments["g_edited_test"]
+    assert "more than once" in comments["h_duplicated_test"]
+    assert "changed" in comments["i_tampered_points"]
+    assert "format 3" in comments["k_nbformat3"]
+    assert "not valid JSON" in comments["l_not_json"]
+    assert "empty" in comments["m_empty"]
+    assert "not a Jupyter notebook" in comments["n_not_notebook"]
+    assert "Copy of squares.ipynb" in comments["p_missing"]
+    assert "symbolic link" in comments["q_symlink"]
+    assert re.search(r"die|dead|died", comments["o_dead_kernel"], re.IGNORECASE)
+    assert comments["a_correct"] == ""
+
+
+def test_colab_copy_grades_exactly_like_the_original(graded):
+    report, out, _, _ = graded
+    assert report.results[("j_colab", ASSIGNMENT)].scores == \
+        report.results[("a_correct", ASSIGNMENT)].scores
+
+    def sources(student):
+        nb = nbformat.read(out / "autograded" / student / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", 4)
+        return [(c.cell_type, c.source, c.metadata.get("nbgrader")) for c in nb.cells]
+
+    assert sources("j_colab") == sources("a_correct")
+
+
+def plain(page: str) -> str:
+    """The text of an HTML page (tags removed, entities decoded)."""
+    return html.unescape(re.sub(r"<[^>]+>", "", page))
+
+
+def test_feedback_never_shows_hidden_tests(graded):
+    _, out, _, _ = graded
+    pages = sorted((out / "feedback").glob(f"*/{ASSIGNMENT}/{ASSIGNMENT}.html"))
+    assert len(pages) == len(EXPECTED)
+    for page in pages:
+        text = page.read_text(encoding="utf-8")
+        for secret in (HIDDEN_MESSAGE, HIDDEN_NAME, HIDDEN_INPUT, "BEGIN HIDDEN TESTS"):
+            assert secret not in text and secret not in plain(text), (page, secret)
+    printer = (out / "feedback" / "c_printer" / ASSIGNMENT / f"{ASSIGNMENT}.html").read_text()
+    assert "a hidden test in this cell failed" in plain(printer)
+    visible = (out / "feedback" / "d_visible_wrong" / ASSIGNMENT / f"{ASSIGNMENT}.html")
+    assert "square(3) should be 9" in plain(visible.read_text())
+
+
+def test_feedback_shows_points_code_and_comments(graded):
+    _, out, _, _ = graded
+    page = plain((out / "feedback" / "f_deleted_test" / ASSIGNMENT / f"{ASSIGNMENT}.html")
+                 .read_text())
+    assert "square_test" in page and "2 / 2" in page and "restored" in page
+    assert "return x * x" in page
+
+
+def test_csv_has_nbgrader_columns_and_one_per_graded_cell(graded):
+    report, out, _, _ = graded
+    with open(out / "grades.csv", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    header = list(rows[0])
+    assert header == NBGRADER_COLUMNS + [f"{ASSIGNMENT}:cube_test", f"{ASSIGNMENT}:square_test"]
+    by_student = {r["student_id"]: r for r in rows}
+    for student, expected in EXPECTED.items():
+        row = by_student[student]
+        assert float(row["score"]) == sum(expected.values())
+        assert float(row[f"{ASSIGNMENT}:square_test"]) == expected["square_test"]
+    assert (out / "score_distribution.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_second_run_grades_nothing_and_force_regrades_the_same(graded, course):
+    root, submitted = course
+    report, out, _, _ = graded
+    again = grade_submissions(submitted, out, limits=LIMITS, course_root=root, progress=False)
+    assert again.graded == 0 and again.skipped == len(EXPECTED)
+    assert again.scores() == report.scores()
+    forced = grade_submissions(submitted, out, limits=LIMITS, course_root=root, progress=False,
+                               force=True, students=["a_correct", "b_hidden_wrong"])
+    assert forced.graded == 2
+    assert forced.scores() == {k: v for k, v in report.scores().items()
+                               if k[0] in ("a_correct", "b_hidden_wrong")}
+
+
+def test_one_worker_gives_the_same_scores(graded, course, tmp_path):
+    root, submitted = course
+    report, _, _, _ = graded
+    single = grade_submissions(submitted, tmp_path / "out1", workers=1, limits=LIMITS,
+                               course_root=root, progress=False)
+    assert single.scores() == report.scores()
+
+
+def test_export_and_feedback_commands_rebuild_from_the_gradebook(graded, capsys):
+    _, out, _, _ = graded
+    csv_before = (out / "grades.csv").read_bytes()
+    page = out / "feedback" / "a_correct" / ASSIGNMENT / f"{ASSIGNMENT}.html"
+    html_before = page.read_bytes()
+    (out / "grades.csv").unlink()
+    shutil.rmtree(out / "feedback")
+    assert main(["export", "--out", str(out)]) == 0
+    assert "a_correct" in capsys.readouterr().out
+    assert main(["feedback", "--out", str(out)]) == 0
+    assert (out / "grades.csv").read_bytes() == csv_before
+    assert page.read_bytes() == html_before
+
+
+def _subset(submitted: Path, target: Path, students) -> Path:
+    for student in students:
+        shutil.copytree(submitted / student, target / student, symlinks=True)
+    return target
+
+
+KILL_STUDENTS = ["a_correct", "b_hidden_wrong", "c_printer", "d_visible_wrong", "e_stderr"]
+
+
+def test_sigkill_then_rerun_loses_nothing_and_grades_nothing_twice(graded, course, tmp_path):
+    root, submitted = course
+    report, _, _, _ = graded
+    sub = _subset(submitted, tmp_path / "submitted", KILL_STUDENTS)
+    out = tmp_path / "out"
+    command = [sys.executable, "-m", "autograding", "grade", str(sub), "--out", str(out),
+               "--course", str(root), "--workers", "1", "--quiet", "--timeout", "20"]
+    proc = subprocess.Popen(command, start_new_session=True, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE)
+    done_dir = out / ".autograding" / "done"
+    deadline = time.monotonic() + 240
+    while not list(done_dir.glob("*/*/*.json")):
+        assert proc.poll() is None, proc.stderr.read().decode()
+        assert time.monotonic() < deadline, "no submission finished in time"
+        time.sleep(0.02)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    proc.stderr.close()
+    markers = {p: (p.stat().st_mtime_ns, p.read_bytes()) for p in done_dir.glob("*/*/*.json")}
+    assert 1 <= len(markers) < len(KILL_STUDENTS)
+    resumed = grade_submissions(sub, out, workers=1, limits=LIMITS, course_root=root,
+                                progress=False)
+    assert resumed.skipped == len(markers)
+    assert resumed.graded == len(KILL_STUDENTS) - len(markers)
+    for path, (mtime, content) in markers.items():
+        assert path.stat().st_mtime_ns == mtime and path.read_bytes() == content
+    assert resumed.scores() == {k: v for k, v in report.scores().items()
+                                if k[0] in KILL_STUDENTS}
+
+
+def test_dask_cluster_gives_the_same_scores_as_the_local_pool(graded, course, tmp_path):
+    distributed = pytest.importorskip("distributed")
+    root, submitted = course
+    report, _, _, _ = graded
+    students = ["a_correct", "b_hidden_wrong", "f_deleted_test", "l_not_json"]
+    sub = _subset(submitted, tmp_path / "submitted", students)
+    with distributed.LocalCluster(processes=True, host="127.0.0.1", n_workers=2,
+                                  threads_per_worker=1, dashboard_address=None) as cluster:
+        on_dask = grade_submissions(sub, tmp_path / "out", scheduler=cluster.scheduler_address,
+                                    limits=LIMITS, course_root=root, progress=False)
+    assert on_dask.errors == 0, on_dask.notes
+    assert on_dask.scores() == {k: v for k, v in report.scores().items() if k[0] in students}

@@ -190,7 +190,8 @@ def colab_python(tmp_path_factory) -> Path:
         subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
         pins = _locked_versions()
         wanted = [f"{name}=={pins[name]}" for name in COLAB_PREINSTALLED]
-        subprocess.run([str(python), "-m", "pip", "install", "--quiet",
+        # --no-compile: byte-compiling all of torch costs more CPU than the rest of the install
+        subprocess.run([str(python), "-m", "pip", "install", "--quiet", "--no-compile",
                         "--disable-pip-version-check", "-c", str(REPO_ROOT / "requirements.lock"),
                         *wanted], check=True, capture_output=True)
     else:  # a reused venv: take back what an earlier run's setup cell installed

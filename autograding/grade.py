@@ -34,6 +34,8 @@ STATE_DIR = ".autograding"
 # Bump when a change to the pipeline can change scores: old markers then stop matching.
 PIPELINE_VERSION = "1"
 MAX_ATTEMPTS = 2
+SCHEDULER_HINT = ("check the address; start a scheduler with `dask scheduler` and workers with "
+                  "`dask worker ADDRESS`, or drop --scheduler to grade on this machine")
 
 
 class GradingError(RuntimeError):
@@ -319,16 +321,15 @@ class DaskRunner:
     """The same jobs on an existing Dask distributed cluster."""
 
     def __init__(self, address: str):
+        hint = SCHEDULER_HINT
+        _check_reachable(address, hint)
         try:
             from distributed import Client
 
             self.client = Client(address, timeout="20s")
         except (OSError, TimeoutError, ValueError) as err:
-            raise GradingError(
-                f"cannot reach the Dask scheduler at {address!r} ({err}); start one with "
-                "`dask scheduler` and workers with `dask worker ADDRESS`, or drop --scheduler "
-                "to grade on this machine"
-            ) from err
+            raise GradingError(f"cannot reach the Dask scheduler at {address!r} ({err}); "
+                               f"{hint}") from err
         self.capacity = max(1, sum(self.client.nthreads().values()))
 
     def submit(self, job):
@@ -344,6 +345,21 @@ class DaskRunner:
     def close(self):
         """Disconnect (the cluster keeps running)."""
         self.client.close()
+
+
+def _check_reachable(address: str, hint: str) -> None:
+    """Fail fast (not after Dask's connect timeout) when a tcp:// scheduler refuses."""
+    import socket
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(address if "://" in address else f"tcp://{address}")
+    if parts.scheme != "tcp" or not parts.hostname or not parts.port:
+        return
+    try:
+        socket.create_connection((parts.hostname, parts.port), timeout=10).close()
+    except OSError as err:
+        raise GradingError(f"cannot reach the Dask scheduler at {address!r} "
+                           f"({err.strerror or err}); {hint}") from err
 
 
 class _Batch:
@@ -494,6 +510,8 @@ def _grade(submitted_dir, out_dir, *, workers, scheduler, limits, force, course_
                            "folder (submissions are never modified); choose another --out")
     out_dir.mkdir(parents=True, exist_ok=True)
     db_url = db_url_for(out_dir)
+    if scheduler:  # a wrong address should fail before any work is done
+        _check_reachable(scheduler, SCHEDULER_HINT)
     course = Path(course_root or DEFAULT_COURSE_ROOT)
     masters = register_masters(db_url, course, assignments)
     tasks, notes = discover(submitted, masters, assignments, students)

@@ -204,7 +204,8 @@ def self_check_source(checks) -> str:
     return f'''{SELF_CHECK_MARKER}
 # Runs the visible tests of every exercise again, each on a copy of your variables, and prints
 # one line per exercise. The grader also runs hidden tests on other inputs. Not graded.
-# Run it after Run > Run All Cells.
+# Run All stops at the first exercise that raises an error, so run this cell on its own
+# (Shift+Enter) once the cells above have run.
 _VISIBLE_TESTS = [
 {entries}]
 
@@ -234,6 +235,8 @@ def _check_all_answers(tests, user_globals):
         except (Exception, SystemExit) as err:
             if isinstance(err, NotImplementedError):
                 reason = "not answered yet (NotImplementedError)"
+            elif isinstance(err, NameError):
+                reason = f"NameError: {{err}} (run the cells above first?)"
             else:
                 first = (str(err).strip().splitlines() or [""])[0][:120]
                 reason = f"{{type(err).__name__}}: {{first}}" if first else type(err).__name__

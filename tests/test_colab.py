@@ -141,8 +141,9 @@ def test_self_check_reports_each_exercise_without_stderr(capsys, monkeypatch):
     def stub(x):
         raise NotImplementedError()
 
-    out, _ = _run_self_check(nb, {"__name__": "__main__", "double": stub, "half": stub}, capsys)
-    assert out.count("not answered yet (NotImplementedError)") == 2
+    out, _ = _run_self_check(nb, {"__name__": "__main__", "double": stub}, capsys)
+    assert out.count("not answered yet (NotImplementedError)") == 1
+    assert "NameError: name 'half' is not defined (run the cells above first?)" in out
     assert out.count("✘") == 3
     monkeypatch.setenv("NBGRADER_EXECUTION", "autograde")
     out, _ = _run_self_check(nb, {"__name__": "__main__"}, capsys)

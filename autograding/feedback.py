@@ -32,8 +32,13 @@ HIDDEN_OUTPUT_NOTE = "(the output of this test cell is not shown: it contains hi
 STDERR_NOTE = ("this test cell wrote to stderr (for example a warning); nbgrader counts that as "
                "a failure")
 HIDDEN_SOURCE_NOTE = "# (hidden tests of this cell are not shown)"
-# Errors the executor writes itself (no frames, message written by the grader).
-EXECUTOR_ERRORS = {"TimeoutError", "DeadKernelError", "CellTimeoutError", "NotebookTimeoutError"}
+# Errors the executor writes itself (no frames). A student can print a frameless error too
+# (`%xmode Minimal`), so their message is never shown: the executor's own notes reach the
+# student through the comments, which come from the executor process, not from the kernel.
+EXECUTOR_ERRORS = {
+    "TimeoutError": "this test cell ran into the time limit (see the comments above)",
+    "DeadKernelError": "the kernel died before this test cell finished (see the comments above)",
+}
 ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 FRAME = re.compile(r"Cell In\s*\[(\d+)\],\s*line (\d+)")
 SCRUB_MIN_CHARS = 6
@@ -58,8 +63,8 @@ def _redact_error(output, execution_count, hidden: set[int]) -> dict:
     frames = _frames_in_cell(output, execution_count)
     if frames is None:
         if ename in EXECUTOR_ERRORS:
-            return {"output_type": "error", "ename": ename, "evalue": evalue,
-                    "traceback": [f"{ename}: {evalue}"]}
+            return {"output_type": "error", "ename": ename, "evalue": EXECUTOR_ERRORS[ename],
+                    "traceback": [f"{ename}: {EXECUTOR_ERRORS[ename]}"]}
     elif not any(line in hidden for line in frames):
         where = f"line {frames[0]} of this test cell"
         return {"output_type": "error", "ename": ename, "evalue": evalue,

@@ -5,6 +5,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 PY := $(BIN)/python
 PIP := $(PY) -m pip --disable-pip-version-check
+# nbgrader runs the `alembic` command (from the venv) when it creates a gradebook: without
+# .venv/bin on PATH `make release`/`make test` fail with FileNotFoundError: 'alembic'.
+export PATH := $(CURDIR)/$(BIN):$(PATH)
 # Touched after a successful install; older than a lock file means "install again".
 INSTALLED := $(VENV)/.installed
 

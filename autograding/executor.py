@@ -91,15 +91,22 @@ def execute_notebook(nb, *, limits: Limits = Limits(), sandbox: str = "auto",
     mode = sandbox_mode(sandbox)
     nb = nbformat.from_dict(copy.deepcopy(dict(nb)))
     key = _hidden_key(hidden)
+    if not any(c.cell_type == "code" and c.source.strip() for c in nb.cells):
+        for cell in nb.cells:
+            if cell.cell_type == "code":
+                cell.outputs, cell.execution_count = [], None
+        return ExecutionResult(notebook=nb, kernel_died=False, timed_out=False, messages=[],
+                               sandbox=mode, seconds=time.monotonic() - started)
     for attempt in (1, 2):
         server = _sandbox.acquire(mode, key)
-        run = _NotebookRun(server, nb, limits, env or {}, files or {})
+        run = _NotebookRun(server, nb, limits, env or {}, files or {}, attempt)
         try:
             run.execute()
         except ServerDied as exc:
             _sandbox.release(server, healthy=False)
             if run.started_cells or attempt == 2:
                 run.fail_rest(f"the sandbox stopped unexpectedly ({exc})")
+                run.messages.append(f"the sandbox stopped unexpectedly ({exc})")
                 break
             nb = nbformat.from_dict(copy.deepcopy(dict(nb)))
             continue
@@ -214,7 +221,8 @@ class _CellOutputs:
 class _NotebookRun:
     """One notebook through one kernel of a fork-server."""
 
-    def __init__(self, server, nb, limits: Limits, env: dict, files: Mapping):
+    def __init__(self, server, nb, limits: Limits, env: dict, files: Mapping, attempt: int):
+        self.attempt = attempt
         self.server = server
         self.nb = nb
         self.limits = limits
@@ -309,7 +317,9 @@ class _NotebookRun:
 
     def _limit_dict(self) -> dict:
         limits = asdict(self.limits)
-        limits["cpu_seconds"] = int(self.limits.notebook_timeout + KERNEL_START_TIMEOUT + 30)
+        # A backstop only (wall clock is the real limit): torch may keep every core busy.
+        limits["cpu_seconds"] = int((self.limits.notebook_timeout + KERNEL_START_TIMEOUT + 30)
+                                    * (os.cpu_count() or 1))
         return limits
 
     def _connect(self) -> None:
@@ -357,8 +367,10 @@ class _NotebookRun:
             if self.exit_code is not None or time.monotonic() > deadline:
                 why = (f"exit code {self.exit_code}" if self.exit_code is not None
                        else f"no answer in {KERNEL_START_TIMEOUT:.0f} s")
-                self._kernel_lost(f"the kernel did not start ({why}): "
-                                  f"{self._log_tail()}")
+                reason = f"the kernel did not start ({why}): {self._log_tail()}"
+                if self.attempt == 1:
+                    raise ServerDied(reason)  # not the notebook's fault: retry on a new server
+                self._kernel_lost(reason)
                 return False
             if reply and not iopub and time.monotonic() - sent > 0.2:
                 msg_id, sent = kc.kernel_info(), time.monotonic()

@@ -138,9 +138,14 @@ class Server:
         elif op == "end":
             left = self.kill_all()
             wipe(request["dir"])
-            if self.pid_namespace:  # in the sandbox /dev/shm is ours (a scratch folder)
-                for name in os.listdir("/dev/shm"):
-                    wipe(os.path.join("/dev/shm", name))
+            # Other places the job could write to (/dev/shm is scratch/shm in the sandbox).
+            scratch = os.environ.get("AUTOGRADING_SCRATCH")
+            for folder in ([os.path.join(scratch, "shm"), os.path.join(scratch, "server")]
+                           if scratch else []):
+                for name in os.listdir(folder):
+                    wipe(os.path.join(folder, name))
+            if self.pid_namespace:
+                remove_sysv_ipc()  # the IPC namespace is the sandbox's: all of it is the job's
             self.send(event="ended", id=request["id"], leftover=left)
         else:
             raise ValueError(f"unknown request {op!r}")
@@ -245,6 +250,22 @@ def reseed() -> None:
     random.seed(0)
     if "numpy" in sys.modules:
         sys.modules["numpy"].random.seed(0)
+
+
+def remove_sysv_ipc() -> None:
+    """Delete System V shared memory, semaphores and message queues (a job's leftovers)."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    ipc_rmid = 0
+    for kind, remove in (("shm", lambda i: libc.shmctl(i, ipc_rmid, None)),
+                         ("sem", lambda i: libc.semctl(i, 0, ipc_rmid)),
+                         ("msg", lambda i: libc.msgctl(i, ipc_rmid, None))):
+        try:
+            with open(f"/proc/sysvipc/{kind}") as f:
+                rows = f.read().splitlines()[1:]
+        except OSError:
+            continue
+        for row in rows:
+            remove(int(row.split()[1]))
 
 
 def _all_pids() -> list[int]:

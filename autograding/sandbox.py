@@ -158,7 +158,6 @@ def bwrap_command(scratch: str, hidden: list[str]) -> list[str]:
     args += _hide_args([h for h in hidden if any(_is_within(h, e) and h != e for e in exposed)],
                        remount)
     shm = os.path.join(scratch, "shm")
-    os.makedirs(shm, exist_ok=True)
     for parent in _ancestors(scratch):
         if any(_is_within(parent, c) and parent != c for c in covered):
             args += ["--perms", "0755", "--dir", parent]
@@ -178,10 +177,9 @@ def _probe_bwrap() -> str:
     base = tempfile.mkdtemp(prefix="ag-probe-")
     os.chmod(base, 0o711)
     scratch = os.path.join(base, "s")
-    os.mkdir(scratch)
+    os.makedirs(os.path.join(scratch, "shm"))
     try:
         uid = sandbox_uid(7)
-        _give_to(scratch, uid)
         command = bwrap_command(scratch, default_hidden_paths())
         command[-2:] = ["-c", PROBE_CODE]
         done = subprocess.run(command, capture_output=True, text=True, timeout=60,
@@ -230,12 +228,20 @@ def sandbox_mode(preferred: str = "auto") -> str:
     mode, reason = _mode_cache["bwrap"]
     if preferred == "bwrap" and mode != "bwrap":
         raise SandboxUnavailable(f"sandbox='bwrap' requested but {reason}")
-    if mode != "bwrap" and not os.environ.get("AUTOGRADING_SANDBOX_WARNED"):
-        os.environ["AUTOGRADING_SANDBOX_WARNED"] = "1"  # inherited by worker processes
-        warnings.warn(f"autograding: no bubblewrap sandbox, falling back to resource limits "
-                      f"only (kernels can read files and use the network): {reason}",
-                      RuntimeWarning, stacklevel=2)
+    if mode != "bwrap":
+        _warn_once(f"autograding: no bubblewrap sandbox, falling back to resource limits "
+                   f"only (kernels can read files and use the network): {reason}")
     return mode
+
+
+def _warn_once(message: str) -> None:
+    """One warning per process tree (the flag is inherited by worker processes)."""
+    flag = "AUTOGRADING_SANDBOX_WARNED"
+    said = os.environ.get(flag, "").split("|")
+    key = message.split(":")[1][:40]
+    if key not in said:
+        os.environ[flag] = "|".join([*filter(None, said), key])
+        warnings.warn(message, RuntimeWarning, stacklevel=3)
 
 
 def _server_env(scratch: str, uid: int | None) -> dict[str, str]:
@@ -244,14 +250,15 @@ def _server_env(scratch: str, uid: int | None) -> dict[str, str]:
         "PATH": os.pathsep.join([os.path.dirname(sys.executable), "/usr/local/bin", "/usr/bin",
                                  "/bin"]),
         "LANG": "C.UTF-8",
-        "HOME": scratch,
+        "HOME": os.path.join(scratch, "server"),
         "PYTHONHASHSEED": "0",
         "PYTHONDONTWRITEBYTECODE": "1",
         "PYTHONNOUSERSITE": "1",
         "PYDEVD_DISABLE_FILE_VALIDATION": "1",
         "MPLBACKEND": "module://matplotlib_inline.backend_inline",
-        "MPLCONFIGDIR": os.path.join(scratch, "mpl"),
-        "IPYTHONDIR": os.path.join(scratch, "ipython"),
+        "MPLCONFIGDIR": os.path.join(scratch, "server", "mpl"),
+        "IPYTHONDIR": os.path.join(scratch, "server", "ipython"),
+        "AUTOGRADING_SCRATCH": scratch,
         "AUTOGRADING_CLIENT_PID": str(os.getpid()),
     }
     if uid is not None:
@@ -305,22 +312,27 @@ class ForkServer:
         self.mode = mode
         self.hidden = hidden
         self.key = (mode, hidden)
+        _remove_stale_scratch()
         base = tempfile.mkdtemp(prefix=f"autograding-{os.getpid()}-")
         self.base = base
         os.chmod(base, 0o711)  # the sandbox uid may pass through, not list
         self.scratch = os.path.join(base, "s")
-        os.makedirs(self.scratch)
+        # The scratch root stays ours: the sandbox writes only in folders wiped after each job
+        # (its job folder, shm, the server's own home), so nothing passes between students.
+        for name in ("shm", "server"):
+            os.makedirs(os.path.join(self.scratch, name))
         self.uid = sandbox_uid(seq)
         if mode == "rlimits" and self.uid is not None and not _probe_user():
             self.uid = None  # the interpreter is private to root: stay root, rlimits only
+            _warn_once("autograding: kernels run as root (this Python is not readable by other "
+                       "users), so the process cap is not enforced; install bubblewrap")
+        for name in ("shm", "server"):
+            _give_to(os.path.join(self.scratch, name), self.uid)
         env = _server_env(self.scratch, self.uid)
         if mode == "bwrap":
             command = bwrap_command(self.scratch, list(hidden))
         else:
             command = [sys.executable, "-m", "autograding.forkserver"]
-        for folder in (self.scratch, os.path.join(self.scratch, "shm")):
-            if os.path.isdir(folder):
-                _give_to(folder, self.uid)
         self.log_path = os.path.join(base, "server.log")
         with open(self.log_path, "wb") as log:
             self.proc = _in_launcher_thread(lambda: subprocess.Popen(
@@ -402,10 +414,27 @@ class ForkServer:
         shutil.rmtree(self.base, ignore_errors=True)
 
 
+def _remove_stale_scratch() -> None:
+    """Delete scratch roots left by grader processes that were killed (SIGKILL skips atexit)."""
+    tmp = tempfile.gettempdir()
+    for name in os.listdir(tmp):
+        parts = name.split("-")
+        if len(parts) == 3 and parts[0] == "autograding" and parts[1].isdigit():
+            if not os.path.exists(f"/proc/{parts[1]}"):
+                shutil.rmtree(os.path.join(tmp, name), ignore_errors=True)
+
+
 def _forget_inherited() -> None:
     """After a fork, the servers belong to the parent: drop them without stopping them."""
     global _owner_pid
     if os.getpid() != _owner_pid:
+        for server in _all:
+            # Our copies of the pipe ends would keep the parent's server from seeing EOF.
+            for stream in (server.proc.stdin, server.proc.stdout):
+                try:
+                    os.close(stream.fileno())
+                except (OSError, ValueError):
+                    pass
         _idle.clear()
         _all.clear()
         _mode_cache.clear()

@@ -108,14 +108,26 @@ def test_background_process_is_gone_before_next_notebook(mode):
         "import subprocess, sys\n"
         "p = subprocess.Popen(['sleep', '1000'], start_new_session=True)\n"
         "q = subprocess.Popen([sys.executable, '-c', 'import os, time\\n"
-        "if os.fork(): os._exit(0)\\ntime.sleep(1000)'])\nq.wait()\nprint(p.pid)"),
-        sandbox=mode)
-    pid = int(texts(first)[0])
+        "if os.fork(): os._exit(0)\\nprint(os.getpid(), flush=True)\\ntime.sleep(1000)'],"
+        " stdout=subprocess.PIPE, text=True)\n"
+        "print(p.pid, q.stdout.readline().strip())"), sandbox=mode)
+    pids = texts(first)[0].split()
+    assert len(pids) == 2
     second = execute_notebook(notebook(
-        f"import os\nprint(os.path.exists('/proc/{pid}'), sorted(os.listdir('.')))\n"
-        "print(sorted(open(f'/proc/{p}/cmdline').read() for p in os.listdir('/proc')"
-        " if p.isdigit() and 'sleep' in open(f'/proc/{p}/cmdline').read()))"), sandbox=mode)
-    assert texts(second)[0] == "False []\n[]\n"
+        f"import os\nprint([os.path.exists(f'/proc/{{p}}') for p in {pids}], os.listdir('.'))"),
+        sandbox=mode)
+    assert texts(second)[0] == "[False, False] []\n"
+
+
+@needs_bwrap
+def test_nothing_left_for_the_next_student():
+    leave = ("import ctypes, os\nopen('/dev/shm/answers', 'w').write('x')\n"
+             "open(os.path.expanduser('~/answers'), 'w').write('x')\n"
+             "print(ctypes.CDLL(None).shmget(1234, 4096, 0o1666) >= 0)")
+    look = ("import os\nprint(os.listdir('/dev/shm'), os.listdir(os.path.expanduser('~')),"
+            " len(open('/proc/sysvipc/shm').read().splitlines()))")
+    assert texts(execute_notebook(notebook(leave), sandbox="bwrap"))[0] == "True\n"
+    assert texts(execute_notebook(notebook(look), sandbox="bwrap"))[0] == "[] [] 1\n"
 
 
 @pytest.mark.parametrize("mode", MODES)

@@ -200,9 +200,10 @@ def run_grade(args) -> int:
     if not args.quiet:
         _, rows = grade_rows(report.db_url)
         keys = {key[0] for key in report.results}
-        flags = {s: f"({sum(len(r.comments) for k, r in report.results.items() if k[0] == s)} "
-                 "comments)" for s in keys}
-        flags = {s: f for s, f in flags.items() if not f.startswith("(0 ")}
+        counts = {s: sum(len(r.comments) for k, r in report.results.items() if k[0] == s)
+                  for s in keys}
+        flags = {s: f"({n} comment{'s' if n > 1 else ''}, see feedback)"
+                 for s, n in counts.items() if n}
         print(summary_table([r for r in rows if r["student_id"] in keys], flags))
     for note in report.notes:
         print(f"note: {note}", file=sys.stderr)

@@ -105,7 +105,8 @@ def plot_distribution(path: Path, db_url: str) -> Path | None:
             for submission in assignment.submissions:
                 for nb in submission.notebooks:
                     for grade in nb.grades:
-                        per_cell.setdefault(grade.cell.name, []).append(
+                        label = f"{grade.cell.name} ({float(grade.max_score):g} pt)"
+                        per_cell.setdefault(label, []).append(
                             (float(grade.score), float(grade.max_score)))
             if per_cell:
                 data[assignment.name] = dict(sorted(per_cell.items()))
@@ -133,9 +134,10 @@ def plot_distribution(path: Path, db_url: str) -> Path | None:
         ax.set_title(assignment, fontsize=10, loc="left")
         ax.set_xlabel("submissions")
         ax.tick_params(axis="y", labelsize=8)
-    axes[0, 0].legend(loc="lower right", fontsize=8)
-    fig.suptitle("Score distribution per graded cell")
-    fig.tight_layout()
+    handles, labels = axes[0, 0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="upper right", ncol=3, fontsize=8, frameon=False)
+    fig.suptitle("Score distribution per graded cell", x=0.02, ha="left")
+    fig.tight_layout(rect=(0, 0, 1, 0.97))
     from autograding.grade import atomic_write
 
     buffer = io.BytesIO()

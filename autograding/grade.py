@@ -26,6 +26,7 @@ import sys
 import tempfile
 import time
 import warnings
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -231,14 +232,14 @@ def discover(submitted: Path, masters: dict, assignments=None, students=None):
     """Tasks for submitted/<student>/<assignment>/, and notes on what was ignored."""
     tasks, notes = [], []
     root = submitted.resolve()
-    for student_dir in sorted(submitted.iterdir(), key=lambda p: p.name):
+    for student_dir in _listing(submitted, notes):
         student = student_dir.name
         if student.startswith(".") or (students and student not in students):
             continue
         if student_dir.is_symlink() or not student_dir.is_dir():
             notes.append(f"{student_dir}: ignored (not a student folder)")
             continue
-        for folder in sorted(student_dir.iterdir(), key=lambda p: p.name):
+        for folder in _listing(student_dir, notes):
             assignment = folder.name
             if assignment.startswith(".") or (assignments and assignment not in assignments):
                 continue
@@ -254,6 +255,15 @@ def discover(submitted: Path, masters: dict, assignments=None, students=None):
                     task.refused = f"{assignment} points outside the submissions folder"
                 tasks.append(task)
     return tasks, notes
+
+
+def _listing(folder: Path, notes: list[str]) -> list[Path]:
+    """Entries of a folder in name order; an unreadable folder becomes a note."""
+    try:
+        return sorted(folder.iterdir(), key=lambda p: p.name)
+    except OSError as err:
+        notes.append(f"{folder}: ignored, cannot be listed ({err.strerror})")
+        return []
 
 
 def _read_timestamp(folder: Path) -> tuple[dict, list[str]]:
@@ -497,8 +507,6 @@ def grade_submissions(
 def _grade(submitted_dir, out_dir, *, workers, scheduler, limits, force, course_root, progress,
            assignments, students, sandbox, executor) -> GradingReport:
     """grade_submissions without the warning filter."""
-    from autograding.gradebook import DEFAULT_COURSE_ROOT, db_url_for, register_masters
-
     started = time.monotonic()
     submitted = Path(submitted_dir)
     out_dir = Path(out_dir).resolve()
@@ -509,6 +517,34 @@ def _grade(submitted_dir, out_dir, *, workers, scheduler, limits, force, course_
         raise GradingError(f"{out_dir}: the output folder must not be inside the submissions "
                            "folder (submissions are never modified); choose another --out")
     out_dir.mkdir(parents=True, exist_ok=True)
+    with _batch_lock(out_dir):
+        return _grade_locked(submitted, out_dir, workers=workers, scheduler=scheduler,
+                             limits=limits, force=force, course_root=course_root,
+                             progress=progress, assignments=assignments, students=students,
+                             sandbox=sandbox, executor=executor, started=started)
+
+
+@contextmanager
+def _batch_lock(out_dir: Path):
+    """One batch per output folder: a second one would write the same gradebook rows."""
+    import fcntl
+
+    (out_dir / STATE_DIR).mkdir(exist_ok=True)
+    with open(out_dir / STATE_DIR / "batch.lock", "w") as fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError as err:
+            raise GradingError(f"{out_dir}: another `grade` is writing to this folder; wait "
+                               "for it to finish or choose another --out") from err
+        yield  # the lock goes with the process, also when it is killed
+
+
+def _grade_locked(submitted: Path, out_dir: Path, *, workers, scheduler, limits, force,
+                  course_root, progress, assignments, students, sandbox, executor,
+                  started) -> GradingReport:
+    """_grade once the output folder is locked."""
+    from autograding.gradebook import DEFAULT_COURSE_ROOT, db_url_for, register_masters
+
     db_url = db_url_for(out_dir)
     if scheduler:  # a wrong address should fail before any work is done
         _check_reachable(scheduler, SCHEDULER_HINT)

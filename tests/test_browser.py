@@ -150,7 +150,10 @@ def _screenshot(page, tmp_path: Path, name: str) -> Path:
 
 def _open_and_run_all(page, lab, relative: str):
     """Open a notebook in Lab, wait for its kernel, then Run > Run All Cells."""
-    page.goto(f"{lab['base']}/lab/tree/{relative}?token={lab['token']}")
+    # A fresh workspace per notebook: Lab would otherwise reopen (and restart the kernel of)
+    # the notebooks an earlier test had open.
+    workspace = re.sub(r"\W", "-", relative)
+    page.goto(f"{lab['base']}/lab/workspaces/{workspace}/tree/{relative}?token={lab['token']}")
     # The status bar's "| Idle" shows once the kernel is really up (the toolbar can be early).
     page.get_by_text(re.compile(r"\| Idle")).first.wait_for(timeout=120_000)
     page.locator(".lm-MenuBar-itemLabel", has_text=re.compile("^Run$")).click()

@@ -12,6 +12,9 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import logging
+import os
+import shutil
+import sys
 import tempfile
 from pathlib import Path
 
@@ -40,6 +43,13 @@ def master_path(assignment_id: str, course_root: Path | None = None) -> Path:
     return root / "source" / assignment_id / f"{assignment_id}.ipynb"
 
 
+def _put_alembic_on_path() -> None:
+    """nbgrader runs the `alembic` command when it creates a gradebook; find it in our venv."""
+    bin_dir = str(Path(sys.executable).parent)
+    if shutil.which("alembic") is None and bin_dir not in os.environ.get("PATH", ""):
+        os.environ["PATH"] = os.pathsep.join([bin_dir, os.environ.get("PATH", "")])
+
+
 def generate_student_notebook(assignment_id: str, course_root: Path | None = None):
     """Run nbgrader's generate_assignment on one master and return the student notebook."""
     from nbgrader.converters import GenerateAssignment
@@ -48,6 +58,7 @@ def generate_student_notebook(assignment_id: str, course_root: Path | None = Non
 
     course_root = Path(course_root or COURSE_ROOT).resolve()
     source = master_path(assignment_id, course_root)
+    _put_alembic_on_path()
     if not source.is_file():
         raise ReleaseError(
             f"{source}: master notebook missing; write it (nbgrader source layout "

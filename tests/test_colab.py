@@ -206,11 +206,15 @@ def course_wheel(tmp_path_factory) -> Path:
     """A wheel of this project built from a copy of the working tree (`pip wheel --no-deps`)."""
     tmp = tmp_path_factory.mktemp("wheel")
     listed = subprocess.run(["git", "ls-files", "-co", "--exclude-standard"], cwd=REPO_ROOT,
-                            capture_output=True, text=True, check=True).stdout.splitlines()
-    for name in listed:
-        if (REPO_ROOT / name).is_file():
-            (tmp / "src" / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(REPO_ROOT / name, tmp / "src" / name)
+                            capture_output=True, text=True)
+    if listed.returncode == 0:  # the files of the checkout, not .venv or build leftovers
+        for name in listed.stdout.splitlines():
+            if (REPO_ROOT / name).is_file():
+                (tmp / "src" / name).parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(REPO_ROOT / name, tmp / "src" / name)
+    else:  # not a git checkout (an unpacked archive)
+        shutil.copytree(REPO_ROOT, tmp / "src", ignore=shutil.ignore_patterns(
+            ".venv", ".git", "build", "dist", "*.egg-info", "__pycache__", ".*_cache"))
     subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps",
                     "--no-build-isolation", "-w", str(tmp / "dist"), str(tmp / "src")],
                    check=True, capture_output=True)

@@ -23,8 +23,11 @@ Rules for hostile code (documented because the score must be well defined):
 - Tampered tests (deleted, edited to `pass`, duplicated) are restored from the masters, so they
   score like the untampered answers: deleted tests with correct answers get full marks,
   `pass`-edited and duplicated tests with blank answers get the blank score.
-- A notebook that is not JSON, empty, nbformat 3, a Python script, missing, or present only
-  under a wrong file name gets zero.
+- A notebook that is not JSON, empty, a Python script, missing, or present only under a wrong
+  file name gets zero. An nbformat 3 notebook is upgraded to nbformat 4 (as nbformat and
+  nbgrader do) and graded like the same answers in a current notebook.
+- A million lines of output come after the answer in its cell: the grader must truncate the
+  output without losing the answer (a timeout there would only cost the printing).
 """
 
 from __future__ import annotations
@@ -103,15 +106,20 @@ def available_assignments(course_root=None, assignments=None) -> list[str]:
     return [a for a in ids if (root / "source" / a / f"{a}.ipynb").is_file()]
 
 
-def load_assignments(course_root=None, assignments=None) -> dict[str, Assignment]:
-    """Masters and freshly released student copies of the available assignments."""
+def load_assignments(course_root=None, assignments=None, released_dir=None
+                     ) -> dict[str, Assignment]:
+    """Masters and student copies (from `released_dir`, else released afresh)."""
     from autograding.release import build_student_notebooks
 
     root = Path(course_root or COURSE_ROOT)
     ids = available_assignments(root, assignments)
     if not ids:
         raise FileNotFoundError(f"{root / 'source'}: no master notebooks; write or restore them")
-    released = build_student_notebooks(root, ids)
+    if released_dir is not None:
+        released = {f"{a}.ipynb": (Path(released_dir) / f"{a}.ipynb").read_text("utf-8")
+                    for a in ids}
+    else:
+        released = build_student_notebooks(root, ids)
     result = {}
     for name in ids:
         master = json.loads((root / "source" / name / f"{name}.ipynb").read_text("utf-8"))
@@ -471,8 +479,8 @@ def make_submission(student: str, kind: str, a: Assignment, *, submitted_dir: Pa
         return notebook(_fake_pass(a), "blank", "blank answers printing fake passing tests")
     if kind == "million_lines":
         nb = fill(a)
-        set_answer(a, nb, first, _million_lines() + a.solution(first))
-        return notebook(nb, "correct", "correct, prints a million lines first")
+        set_answer(a, nb, first, a.solution(first) + "\n" + _million_lines())
+        return notebook(nb, "correct", "correct, then prints a million lines")
     if kind == "extra_files":
         sub.files.update({
             "data.csv": b"x,y\n1,2\n2,4\n",
@@ -512,7 +520,8 @@ def _corrupt(sub: SampleSubmission, kind: str, a: Assignment, name: str) -> Samp
     elif kind == "nbformat3":
         old = nbformat.convert(nbformat.reads(text, as_version=4), 3)
         sub.files[name] = nbformat.writes(old, version=3).encode()
-        sub.description = "old notebook format (nbformat 3)"
+        sub.description = "correct answers in the old nbformat 3: upgraded, then graded"
+        sub.zero, sub.oracle = False, "correct"
     elif kind == "text_file":
         code = [_source(c) for c in fill(a)["cells"] if c["cell_type"] == "code"]
         script = "#!/usr/bin/env python\n# coding: utf-8\n\n" + "".join(
@@ -674,24 +683,36 @@ def default_cache_dir() -> Path:
     return Path(base) / "linreg-course" / "oracle"
 
 
-def execute_plain(nb: dict, timeout: float = ORACLE_TIMEOUT) -> dict:
-    """Run a notebook top to bottom with nbclient, as nbgrader autograde does (no sandbox)."""
+def execute_plain(notebooks: list[dict], timeout: float = ORACLE_TIMEOUT) -> list[dict]:
+    """Run notebooks top to bottom with nbclient, as nbgrader autograde does (no sandbox).
+
+    They share one kernel, one after the other, with IPython's namespace reset in between:
+    their first cell seeds every generator, and kernel start plus `import torch` would
+    otherwise cost more than the notebooks themselves. The first one runs in a fresh kernel.
+    """
     import nbformat
     from nbclient import NotebookClient
     from traitlets.config import Config
 
-    node = nbformat.reads(json.dumps(nb), as_version=4)
+    nodes = [nbformat.reads(json.dumps(nb), as_version=4) for nb in notebooks]
     env = dict(os.environ, NBGRADER_EXECUTION="autograde")
     env.pop("COURSE_UTILS_QUIET", None)
+    reset = nbformat.v4.new_code_cell("get_ipython().run_line_magic('reset', '-f')")
     with tempfile.TemporaryDirectory(prefix="linreg-oracle-") as scratch:
         # IPC transport: no TCP port, and no "running over TCP" warning on the terminal.
         config = Config()
         config.KernelManager.transport = "ipc"
         config.KernelManager.ip = os.path.join(scratch, "kernel-ipc")
-        client = NotebookClient(node, timeout=timeout, allow_errors=True, config=config,
+        client = NotebookClient(nodes[0], timeout=timeout, allow_errors=True, config=config,
                                 kernel_name="python3", resources={"metadata": {"path": scratch}})
-        client.execute(env=env)
-    return json.loads(json.dumps(node))
+        with client.setup_kernel(env=env):
+            for number, node in enumerate(nodes):
+                client.nb = node
+                if number:
+                    client.execute_cell(copy.deepcopy(reset), 0, store_history=False)
+                for index, cell in enumerate(node.cells):
+                    client.execute_cell(cell, index)
+    return [json.loads(json.dumps(node)) for node in nodes]
 
 
 def cell_scores(nb: dict, points: dict[str, float]) -> dict[str, float]:
@@ -725,23 +746,28 @@ def run_oracles(assignments: dict[str, Assignment], needed: set[tuple[str, str]]
         else:
             jobs[(name, key)] = (nb, path)
 
-    def run(item):
-        (name, key), (nb, path) = item
+    def run(name):
+        keys = sorted(key for (n, key) in jobs if n == name)
+        keys.sort(key=lambda key: key != "correct")  # the masters first, in a fresh kernel
         started = time.monotonic()
-        executed = execute_plain(nb)
-        scores = cell_scores(executed, assignments[name].points)
-        payload = {"scores": scores, "executed": executed}
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(payload), "utf-8")
-        os.replace(tmp, path)
-        echo(f"  reference run {name} [{key}]: {sum(scores.values()):g}/"
-             f"{assignments[name].max_score:g} points in {time.monotonic() - started:.1f} s")
-        return (name, key), (scores, executed)
+        executed = execute_plain([jobs[(name, key)][0] for key in keys])
+        done = {}
+        for key, nb in zip(keys, executed, strict=True):
+            scores = cell_scores(nb, assignments[name].points)
+            path = jobs[(name, key)][1]
+            tmp = path.with_suffix(".tmp")
+            tmp.write_text(json.dumps({"scores": scores, "executed": nb}), "utf-8")
+            os.replace(tmp, path)
+            done[(name, key)] = (scores, nb)
+        summary = ", ".join(f"{key} {sum(done[(name, key)][0].values()):g}" for key in keys)
+        echo(f"  reference runs of {name} (of {assignments[name].max_score:g} points): "
+             f"{summary} [{time.monotonic() - started:.0f} s]")
+        return done
 
     if jobs:
         with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-            for key, value in pool.map(run, sorted(jobs.items())):
-                results[key] = value
+            for done in pool.map(run, sorted({name for name, _ in jobs})):
+                results.update(done)
     return results
 
 
@@ -749,12 +775,12 @@ def run_oracles(assignments: dict[str, Assignment], needed: set[tuple[str, str]]
 
 
 def make_sample_class(submitted_dir, n_students: int = 24, *, course_root=None,
-                      assignments=None, cache_dir=None, workers: int = 2,
+                      assignments=None, cache_dir=None, workers: int = 2, released_dir=None,
                       echo=print) -> SampleClass:
     """Write the sample class into `submitted_dir` and compute every expected score."""
     submitted_dir = Path(submitted_dir).resolve()
     course_root = Path(course_root or COURSE_ROOT).resolve()
-    material = load_assignments(course_root, assignments)
+    material = load_assignments(course_root, assignments, released_dir)
     names = list(material)
     submissions = []
     for student, kind, chosen in roster(n_students, names):
@@ -870,7 +896,7 @@ def run_demo(out_dir="demo-out", *, n_students: int = 28, workers=None,
     echo(f"1/4 masters and reference runs ({len(ids)} assignments: {', '.join(ids)})")
     released = release_notebooks(course_root, out / "release", ids)
     sample = make_sample_class(out / "submitted", n_students, course_root=course_root,
-                               workers=workers or 2, echo=echo)
+                               workers=workers or 2, released_dir=out / "release", echo=echo)
     echo(f"2/4 released {len(released)} student notebooks into {out / 'release'}")
     students = {s.student for s in sample.submissions}
     echo(f"3/4 sample class: {len(students)} students, {len(sample.submissions)} submissions "
@@ -905,5 +931,27 @@ def run_demo(out_dir="demo-out", *, n_students: int = 28, workers=None,
     return 0
 
 
+def add_arguments(parser) -> None:
+    """Options of the `demo` command."""
+    parser.add_argument("--out", default="demo-out",
+                        help="output folder (default ./demo-out; recreated on every run)")
+    parser.add_argument("--students", type=int, default=28,
+                        help="students in the sample class (at least 28 are made)")
+    parser.add_argument("--workers", type=int, default=None,
+                        help="grading worker processes (default: number of cores)")
+    parser.add_argument("--timeout", type=float, default=10.0,
+                        help="seconds per cell before a submission's cell is stopped")
+
+
+def run(args) -> int:
+    """The `demo` command: run_demo with the parsed options."""
+    return run_demo(args.out, n_students=args.students, workers=args.workers,
+                    cell_timeout=args.timeout)
+
+
 if __name__ == "__main__":
-    sys.exit(run_demo(*sys.argv[1:2]))
+    import argparse
+
+    _parser = argparse.ArgumentParser(description=run_demo.__doc__)
+    add_arguments(_parser)
+    sys.exit(run(_parser.parse_args()))

@@ -1,0 +1,176 @@
+"""The sample class: its composition, and every submission graded to its expected score.
+
+One session fixture builds the class from the masters (reference runs are cached in
+~/.cache/linreg-course/oracle) and one grades it with the pipeline, 2 workers, 5 s per cell.
+"""
+
+import hashlib
+import json
+import math
+import shutil
+from pathlib import Path
+
+import pytest
+
+from autograding.intake import notebook_problem
+from autograding.sample_class import (
+    COURSE_ROOT,
+    FIRST_ANSWER_HOSTILE,
+    FULL_STUDENTS,
+    SINGLE_STUDENTS,
+    available_assignments,
+    make_sample_class,
+)
+
+pytestmark = pytest.mark.slow
+FIXTURE = Path(__file__).parent / "fixtures" / "colab_saved_example.ipynb"
+FIXTURE_STUDENT = "colab_fixture"
+FIXTURE_ASSIGNMENT = "05_mse_gradients"
+
+
+def tree_hashes(root: Path) -> dict[str, str]:
+    """sha256 of every file under root."""
+    return {p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+@pytest.fixture(scope="session")
+def sample(tmp_path_factory):
+    if not available_assignments():
+        pytest.skip("no master notebooks in autograding/source yet")
+    root = tmp_path_factory.mktemp("sample-class")
+    return make_sample_class(root / "submitted", 24, workers=2)
+
+
+@pytest.fixture(scope="session")
+def graded(sample, tmp_path_factory):
+    """The class (plus the Colab fixture as one more student) graded once."""
+    from autograding.executor import Limits
+    from autograding.grade import grade_submissions
+
+    submitted = sample.submitted_dir
+    if FIXTURE_ASSIGNMENT in sample.max_scores:
+        target = submitted / FIXTURE_STUDENT / FIXTURE_ASSIGNMENT
+        target.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(FIXTURE, target / f"{FIXTURE_ASSIGNMENT}.ipynb")
+    before = tree_hashes(submitted)
+    limits = Limits(cell_timeout=5.0, notebook_timeout=120.0, memory_bytes=int(2.5 * 2**30))
+    out = tmp_path_factory.mktemp("graded")
+    report = grade_submissions(submitted, out, workers=2, limits=limits, progress=False)
+    return report, before, tree_hashes(submitted)
+
+
+def test_roster_covers_every_case(sample):
+    kinds = {s.kind for s in sample.submissions}
+    assert kinds == {k for _, k in FULL_STUDENTS} | {k for _, k in SINGLE_STUDENTS}
+    students = {s.student for s in sample.submissions}
+    assert len(students) >= 24
+    names = set(sample.max_scores)
+    for student, _ in FULL_STUDENTS:
+        assert {a for s, a in sample.expected if s == student} == names
+
+
+def test_expected_scores_follow_the_rules(sample):
+    by_kind = {}
+    for sub in sample.submissions:
+        by_kind.setdefault(sub.kind, []).append((sub.student, sub.assignment))
+    expected = sample.expected
+    for student, name in by_kind["correct"]:
+        assert expected[(student, name)] == sample.max_scores[name], (
+            f"the master of {name} does not pass its own tests")
+        assert expected[("dana_blank", name)] <= expected[("cai_partial", name)]
+        assert expected[("cai_partial", name)] <= expected[(student, name)]
+        assert expected[("eli_erroring", name)] < sample.max_scores[name]
+    zero_kinds = ("not_json", "empty_file", "text_file", "missing_notebook",
+                  "wrong_name", "os_exit")
+    full_kinds = ("alternative", "delete_tests", "million_lines", "extra_files", "odd_names",
+                  "colab_saved", "nbformat3")
+    for kind in zero_kinds:
+        assert all(expected[key] == 0 for key in by_kind[kind]), kind
+    for kind in full_kinds:
+        assert all(expected[key] == sample.max_scores[key[1]] for key in by_kind[kind]), kind
+    for kind in ("edit_tests", "duplicate_tests", "fake_pass"):
+        for key in by_kind[kind]:
+            assert expected[key] == expected[("dana_blank", key[1])], kind
+    for kind in FIRST_ANSWER_HOSTILE:
+        for key in by_kind[kind]:
+            assert expected[key] < sample.max_scores[key[1]], kind
+    (kill,) = by_kind["kill_midway"]
+    assert 0 < expected[kill] < sample.max_scores[kill[1]]
+
+
+def _notebook(sample, kind):
+    sub = next(s for s in sample.submissions if s.kind == kind)
+    return sub, sub.files.get(f"{sub.assignment}.ipynb")
+
+
+def test_submission_files_do_what_they_say(sample):
+    _, data = _notebook(sample, "delete_tests")
+    cells = json.loads(data)["cells"]
+    assert not any(c["metadata"].get("nbgrader", {}).get("grade") for c in cells)
+    _, data = _notebook(sample, "duplicate_tests")
+    ids = [c["metadata"].get("nbgrader", {}).get("grade_id") for c in json.loads(data)["cells"]]
+    graded_ids = [i for i in ids if i and ids.count(i) == 2]
+    assert graded_ids
+    _, data = _notebook(sample, "loop_forever")
+    assert "while True:" in data.decode()
+    _, data = _notebook(sample, "colab_saved")
+    colab = json.loads(data)
+    assert colab["metadata"]["kernelspec"] == {"name": "python3", "display_name": "Python 3"}
+    assert "colab" in colab["metadata"] and colab["metadata"]["accelerator"] == "GPU"
+    assert all(len(c["metadata"]["id"]) == 12 for c in colab["cells"])
+    for kind in ("not_json", "empty_file", "nbformat3", "text_file"):
+        _, data = _notebook(sample, kind)
+        assert notebook_problem(data), kind
+    sub, data = _notebook(sample, "missing_notebook")
+    assert data is None and sub.files
+    for sub in sample.submissions:
+        folder = sample.submitted_dir / sub.student / sub.assignment
+        assert sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*")
+                      if p.is_file()) == sorted(sub.files)
+
+
+def test_every_submission_gets_its_expected_score(sample, graded):
+    report, _, _ = graded
+    scores = report.scores()
+    leaky = set() if "bwrap" in (report.sandbox or "") else sample.needs_sandbox
+    wrong = []
+    described = sample.describe()
+    for key, cells in sorted(sample.expected_cells.items()):
+        if key in leaky:
+            continue
+        got = scores.get(key)
+        if got is None or any(not math.isclose(got.get(g, -1), v) for g, v in cells.items()):
+            wrong.append(f"{key[0]}/{key[1]} ({described[key]}): expected {cells}, got {got}")
+    assert not wrong, "\n".join(wrong)
+
+
+def test_grading_leaves_submissions_byte_identical(sample, graded):
+    _, before, after = graded
+    assert before == after
+    for canary in sample.canaries:
+        assert not canary.exists(), f"a submission escaped its sandbox and wrote {canary}"
+
+
+def test_colab_fixture_is_graded_like_the_original(sample, graded):
+    if FIXTURE_ASSIGNMENT not in sample.max_scores:
+        pytest.skip(f"master {FIXTURE_ASSIGNMENT} missing")
+    report, _, _ = graded
+    scores = report.scores()
+    original = scores[(FULL_STUDENTS[0][0], FIXTURE_ASSIGNMENT)]
+    assert scores[(FIXTURE_STUDENT, FIXTURE_ASSIGNMENT)] == original
+    assert sum(original.values()) == sample.max_scores[FIXTURE_ASSIGNMENT]
+
+
+def test_colab_fixture_matches_the_master():
+    path = COURSE_ROOT / "source" / FIXTURE_ASSIGNMENT / f"{FIXTURE_ASSIGNMENT}.ipynb"
+    master = json.loads(path.read_text())
+    fixture = json.loads(FIXTURE.read_text())
+    ids = [c["metadata"].get("nbgrader", {}).get("grade_id") for c in master["cells"]]
+    fixture_ids = [c["metadata"].get("nbgrader", {}).get("grade_id") for c in fixture["cells"]]
+    assert [i for i in fixture_ids if i] == [i for i in ids if i], (
+        "the Colab fixture is stale: regenerate it with `python -c \"from autograding."
+        "sample_class import write_colab_fixture as w; "
+        "w('tests/fixtures/colab_saved_example.ipynb')\"`")
+    assert fixture["nbformat_minor"] == 0 and "colab" in fixture["metadata"]
+    assert any(c["metadata"].get("outputId") for c in fixture["cells"])

@@ -208,18 +208,19 @@ def test_second_run_grades_nothing_and_force_regrades_the_same(graded, course):
     assert again.graded == 0 and again.skipped == len(EXPECTED)
     assert again.scores() == report.scores()
     forced = grade_submissions(submitted, out, limits=LIMITS, course_root=root, progress=False,
-                               force=True, students=["a_correct", "b_hidden_wrong"])
-    assert forced.graded == 2
+                               force=True, students=["b_hidden_wrong"])
+    assert forced.graded == 1
     assert forced.scores() == {k: v for k, v in report.scores().items()
-                               if k[0] in ("a_correct", "b_hidden_wrong")}
+                               if k[0] == "b_hidden_wrong"}
 
 
 def test_one_worker_gives_the_same_scores(graded, course, tmp_path):
     root, submitted = course
     report, _, _, _ = graded
+    students = ["a_correct", "b_hidden_wrong", "f_deleted_test", "j_colab", "o_dead_kernel"]
     single = grade_submissions(submitted, tmp_path / "out1", workers=1, limits=LIMITS,
-                               course_root=root, progress=False)
-    assert single.scores() == report.scores()
+                               course_root=root, progress=False, students=students)
+    assert single.scores() == {k: v for k, v in report.scores().items() if k[0] in students}
 
 
 def test_export_and_feedback_commands_rebuild_from_the_gradebook(graded, capsys):
@@ -242,7 +243,7 @@ def _subset(submitted: Path, target: Path, students) -> Path:
     return target
 
 
-KILL_STUDENTS = ["a_correct", "b_hidden_wrong", "c_printer", "d_visible_wrong", "e_stderr"]
+KILL_STUDENTS = ["a_correct", "b_hidden_wrong", "c_printer", "d_visible_wrong"]
 
 
 def test_sigkill_then_rerun_loses_nothing_and_grades_nothing_twice(graded, course, tmp_path):
@@ -282,7 +283,7 @@ def test_dask_cluster_gives_the_same_scores_as_the_local_pool(graded, course, tm
     students = ["a_correct", "b_hidden_wrong", "f_deleted_test", "l_not_json"]
     sub = _subset(submitted, tmp_path / "submitted", students)
     with distributed.LocalCluster(processes=True, host="127.0.0.1", n_workers=2,
-                                  threads_per_worker=1, dashboard_address=None) as cluster:
+                                  threads_per_worker=1, dashboard_address=":0") as cluster:
         on_dask = grade_submissions(sub, tmp_path / "out", scheduler=cluster.scheduler_address,
                                     limits=LIMITS, course_root=root, progress=False)
     assert on_dask.errors == 0, on_dask.notes

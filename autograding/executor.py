@@ -32,6 +32,7 @@ __all__ = ["ExecutionResult", "Limits", "execute_notebook", "sandbox_mode", "shu
 
 KERNEL_START_TIMEOUT = 60.0  # s; not part of the notebook's time
 INTERRUPT_GRACE = 3.0  # s between the interrupt and the kill of a timed-out cell
+MAX_MESSAGE_BYTES = 128 * 2**20  # one kernel message; the grader never receives bigger ones
 KEPT_TEXT = 10_000  # bytes of an error/result kept when the cell is over its output budget
 
 
@@ -42,7 +43,7 @@ class Limits:
     cell_timeout: float = 60.0  # s, wall clock per cell
     notebook_timeout: float = 300.0  # s, wall clock per notebook
     memory_bytes: int = 2 * 2**30  # per kernel, on top of the pre-imported libraries
-    max_processes: int = 64  # processes and threads of the sandbox
+    max_processes: int = 64  # processes the notebook may start (besides the kernel's threads)
     max_output_bytes: int = 1_000_000  # per cell, outputs beyond are truncated with a note
     max_file_bytes: int = 256 * 2**20  # largest file the notebook may write
 
@@ -118,6 +119,19 @@ def execute_notebook(nb, *, limits: Limits = Limits(), sandbox: str = "auto",
     return ExecutionResult(notebook=run.nb, kernel_died=run.kernel_died,
                            timed_out=run.timed_out, messages=run.messages, sandbox=mode,
                            seconds=time.monotonic() - started)
+
+
+_context: list = []  # [zmq context, pid]
+
+
+def _zmq_context() -> zmq.Context:
+    """This process's zmq context; its sockets drop (and reconnect after) any message above
+    MAX_MESSAGE_BYTES instead of handing the grader a gigabyte string."""
+    if not _context or _context[1] != os.getpid():
+        context = zmq.Context()
+        context.setsockopt(zmq.MAXMSGSIZE, MAX_MESSAGE_BYTES)
+        _context[:] = [context, os.getpid()]
+    return _context[0]
 
 
 def _error(ename: str, evalue: str) -> NotebookNode:
@@ -323,7 +337,7 @@ class _NotebookRun:
         return limits
 
     def _connect(self) -> None:
-        kc = BlockingKernelClient()
+        kc = BlockingKernelClient(context=_zmq_context())
         kc.load_connection_info(self.conn)
         kc.start_channels(stdin=False, hb=False)
         self.kc = kc

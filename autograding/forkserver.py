@@ -38,6 +38,9 @@ DEFAULT_PRELOAD = (
     "ipykernel.zmqshell",
     "jupyter_client.session",
 )
+# Threads the kernel itself needs (ipykernel's, torch's intra- and inter-op pools): granted
+# on top of the notebook's own process budget, since Linux counts threads as processes.
+RUNTIME_TASKS = 16 + 2 * (os.cpu_count() or 1)
 # Backstop for address space on top of the limit, for thread stacks and malloc arenas.
 ADDRESS_SPACE_SLACK = 1 << 30
 
@@ -230,7 +233,10 @@ def set_limits(limits: dict) -> None:
         # The forked kernel already holds the pre-imported libraries: the budget is on top.
         resource.RLIMIT_DATA: _status_bytes("VmData") + memory,
         resource.RLIMIT_AS: _status_bytes("VmSize") + memory + ADDRESS_SPACE_SLACK,
-        resource.RLIMIT_NPROC: int(limits["max_processes"]),
+        # Counted per real uid: start from what that uid already runs (the server; in the
+        # fallback without a uid of our own, the user's other programs too).
+        resource.RLIMIT_NPROC: _tasks_of_uid(os.getuid()) + int(limits["max_processes"])
+        + RUNTIME_TASKS,
         resource.RLIMIT_FSIZE: int(limits["max_file_bytes"]),
         resource.RLIMIT_NOFILE: int(limits.get("max_open_files", 1024)),
         resource.RLIMIT_CORE: 0,
@@ -241,6 +247,20 @@ def set_limits(limits: dict) -> None:
             value = min(value, hard)
         resource.setrlimit(key, (value, value))
     resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 5))
+
+
+def _tasks_of_uid(uid: int) -> int:
+    """Processes and threads of ``uid`` visible here (what RLIMIT_NPROC counts)."""
+    total = 0
+    for pid in _all_pids():
+        try:
+            with open(f"/proc/{pid}/status") as f:
+                fields = dict(line.split(":", 1) for line in f if ":" in line)
+        except OSError:
+            continue
+        if int(fields["Uid"].split()[0]) == uid:
+            total += int(fields["Threads"])
+    return total
 
 
 def reseed() -> None:

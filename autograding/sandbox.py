@@ -96,12 +96,16 @@ def default_hidden_paths() -> list[str]:
 
 
 def _exposed_paths(hidden: list[str]) -> list[str]:
-    """Folders the kernel needs read-only even when under a hidden folder: Python, packages."""
-    candidates = [sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix,
-                  os.path.dirname(_realpath(sys.executable))]
-    candidates += [p for p in sys.path if p and os.path.isdir(p)]
+    """Folders the kernel needs read-only even under a hidden folder: Python, its packages,
+    the course packages (and $AUTOGRADING_EXPOSE). Not any other sys.path entry: a test or
+    tool folder of the checkout may hold answers."""
+    prefixes = {_realpath(p) for p in (sys.prefix, sys.base_prefix, sys.exec_prefix,
+                                       sys.base_exec_prefix)}
+    candidates = [*prefixes, os.path.dirname(_realpath(sys.executable))]
+    candidates += [p for p in map(_realpath, filter(None, sys.path))
+                   if any(_is_within(p, prefix) for prefix in prefixes)]
     exposed = []
-    for path in map(_realpath, candidates):
+    for path in candidates:
         if any(_is_within(h, path) for h in hidden):
             continue  # re-exposing an ancestor would undo the hiding
         exposed.append(path)
@@ -109,6 +113,7 @@ def _exposed_paths(hidden: list[str]) -> list[str]:
         spec = importlib.util.find_spec(name)
         if spec and spec.submodule_search_locations:
             exposed += [_realpath(p) for p in spec.submodule_search_locations]
+    exposed += [p for p in os.environ.get("AUTOGRADING_EXPOSE", "").split(os.pathsep) if p]
     return sorted({p for p in exposed if os.path.isabs(p) and os.path.isdir(p)}, key=len)
 
 

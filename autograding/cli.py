@@ -268,9 +268,10 @@ COMMANDS = {"release": run_release, "intake": run_intake, "grade": run_grade,
 
 def main(argv=None) -> int:
     """Entry point of `linreg-grader` and `python -m autograding`."""
-    from autograding.grade import GradingError
+    from autograding.grade import GradingError, skip_slow_optional_imports
     from autograding.gradebook import GradebookError
 
+    skip_slow_optional_imports()
     parser = build_parser()
     args = parser.parse_args(argv)
     warnings.filterwarnings("ignore", module="nbgrader")

@@ -256,7 +256,14 @@ class FeedbackWriter:
         absent = self._absent_grades(nb, student, assignment, notebook)
         nb.cells.insert(0, nbformat.v4.new_raw_cell(
             summary_html(nb, comments, absent), metadata={"format": "text/html"}))
-        body, _ = self._html_exporter().from_notebook_node(nb, resources=resources)
+        try:
+            body, _ = self._html_exporter().from_notebook_node(nb, resources=resources)
+        except Exception as err:  # hostile content nbconvert cannot render: scores still show
+            comments.append(f"The notebook could not be rendered as HTML ({type(err).__name__});"
+                            " only the results are shown.")
+            body = ("<!DOCTYPE html><html><head><meta charset='utf-8'><title>"
+                    f"{html.escape(notebook)}</title></head><body>"
+                    f"{summary_html(nb, comments, absent)}</body></html>")
         return body
 
 

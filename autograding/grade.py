@@ -610,9 +610,15 @@ def _run_batch(batch, todo, workers, scheduler, progress, report):
         while queue or running:
             while queue and len(running) < 2 * runner.capacity:
                 task = queue.pop()
-                job, comments = batch.prepare(task)
+                try:
+                    job, comments = batch.prepare(task)
+                    if job is None:
+                        batch.finish(task, None, comments)
+                except Exception as err:  # a grader bug must not stop the batch
+                    _not_graded(report, task, f"{type(err).__name__}: {err}")
+                    bar.update(1)
+                    continue
                 if job is None:
-                    batch.finish(task, None, comments)
                     report.graded += 1
                     bar.update(1)
                     continue
@@ -631,12 +637,16 @@ def _run_batch(batch, todo, workers, scheduler, progress, report):
                         task.attempts += 1
                         running[runner.submit(job)] = (task, job, comments)
                         continue
-                    report.errors += 1
-                    report.notes.append(f"{task.path}: not graded, the executor failed: "
-                                        f"{result['error'].strip().splitlines()[-1]}")
+                    _not_graded(report, task, "the executor failed: "
+                                f"{result['error'].strip().splitlines()[-1]}")
                     bar.update(1)
                     continue
-                batch.finish(task, result, comments)
+                try:
+                    batch.finish(task, result, comments)
+                except Exception as err:  # a grader bug must not stop the batch
+                    _not_graded(report, task, f"{type(err).__name__}: {err}")
+                    bar.update(1)
+                    continue
                 report.graded += 1
                 bar.set_postfix_str(f"{task.student}/{task.assignment}", refresh=False)
                 bar.update(1)
@@ -644,6 +654,13 @@ def _run_batch(batch, todo, workers, scheduler, progress, report):
         bar.close()
         runner.close()
     report.sandbox = ", ".join(sorted(batch.sandboxes))
+
+
+def _not_graded(report: GradingReport, task: Task, why: str) -> None:
+    """Count a notebook the grader could not finish; the next run tries it again."""
+    report.errors += 1
+    report.notes.append(f"{task.path}: not graded ({why[:300]}); run the same command again "
+                        "to retry, and report the problem if it persists")
 
 
 def _collect(report: GradingReport, tasks, out_dir: Path, db_url: str) -> None:

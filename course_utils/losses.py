@@ -12,8 +12,8 @@ def _residual(y_hat, y):
 
 
 def squared_loss(y_hat, y):
-    """Halved squared loss (y_hat - y)^2 / 2 (d2l)."""
-    return _residual(y_hat, y) ** 2 / 2
+    """Squared loss, halved: (y_hat - y)^2 / 2 per element (d2l)."""
+    return (y_hat - y.reshape(y_hat.shape)) ** 2 / 2
 
 
 def absolute_loss(y_hat, y):

@@ -92,6 +92,9 @@ def execute_notebook(nb, *, limits: Limits = Limits(), sandbox: str = "auto",
     mode = sandbox_mode(sandbox)
     nb = nbformat.from_dict(copy.deepcopy(dict(nb)))
     key = _hidden_key(hidden)
+    for cell in nb.cells:
+        if isinstance(cell.get("source"), list):  # raw JSON may split the source in lines
+            cell.source = "".join(cell.source)
     if not any(c.cell_type == "code" and c.source.strip() for c in nb.cells):
         for cell in nb.cells:
             if cell.cell_type == "code":

@@ -226,14 +226,31 @@ def _fingerprint(task: Task) -> str:
     return digest.hexdigest()
 
 
-def _is_done(out_dir: Path, task: Task) -> bool:
-    """True when a matching done-marker and the autograded notebook exist."""
+def _is_done(out_dir: Path, task: Task, gb) -> bool:
+    """True when a matching done-marker, the autograded notebook and the submission in the
+    gradebook all exist (a replaced gradebook makes its notebooks count as not done)."""
+    from nbgrader.api import MissingEntry
+
     try:
         marker = json.loads(marker_path(out_dir, task).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return False
-    return (marker.get("fingerprint") == task.fingerprint
-            and autograded_path(out_dir, task.student, task.assignment, task.notebook).is_file())
+    if marker.get("fingerprint") != task.fingerprint:
+        return False
+    if not autograded_path(out_dir, task.student, task.assignment, task.notebook).is_file():
+        return False
+    try:
+        gb.find_submission_notebook(task.notebook, task.assignment, task.student)
+    except MissingEntry:
+        return False
+    return True
+
+
+def remove_stale_temp_files(out_dir: Path) -> None:
+    """Delete the temporary files of atomic writes a killed batch left behind."""
+    for path in out_dir.rglob(".*.tmp"):
+        if path.is_file() and not path.is_symlink():
+            path.unlink(missing_ok=True)
 
 
 def discover(submitted: Path, masters: dict, assignments=None, students=None):
@@ -551,7 +568,14 @@ def _grade_locked(submitted: Path, out_dir: Path, *, workers, scheduler, limits,
                   course_root, progress, assignments, students, sandbox, executor,
                   started) -> GradingReport:
     """_grade once the output folder is locked."""
-    from autograding.gradebook import DEFAULT_COURSE_ROOT, db_url_for, register_masters
+    from nbgrader.api import Gradebook
+
+    from autograding.gradebook import (
+        COURSE_ID,
+        DEFAULT_COURSE_ROOT,
+        db_url_for,
+        register_masters,
+    )
 
     db_url = db_url_for(out_dir)
     if scheduler:  # a wrong address should fail before any work is done
@@ -561,12 +585,14 @@ def _grade_locked(submitted: Path, out_dir: Path, *, workers, scheduler, limits,
     tasks, notes = discover(submitted, masters, assignments, students)
     report = GradingReport(out_dir, db_url, notes=notes)
     todo = []
-    for task in tasks:
-        task.fingerprint = _fingerprint(task)
-        if not force and _is_done(out_dir, task):
-            report.skipped += 1
-        else:
-            todo.append(task)
+    remove_stale_temp_files(out_dir)
+    with Gradebook(db_url, COURSE_ID) as gb:
+        for task in tasks:
+            task.fingerprint = _fingerprint(task)
+            if not force and _is_done(out_dir, task, gb):
+                report.skipped += 1
+            else:
+                todo.append(task)
     limits = limits if limits is not None else default_limits()
     if todo:
         # The kernels must not see the grader's output, the other submissions or the masters.
@@ -615,6 +641,7 @@ def _run_batch(batch, todo, workers, scheduler, progress, report):
                     if job is None:
                         batch.finish(task, None, comments)
                 except Exception as err:  # a grader bug must not stop the batch
+                    batch.gb.db.rollback()
                     _not_graded(report, task, f"{type(err).__name__}: {err}")
                     bar.update(1)
                     continue
@@ -644,6 +671,7 @@ def _run_batch(batch, todo, workers, scheduler, progress, report):
                 try:
                     batch.finish(task, result, comments)
                 except Exception as err:  # a grader bug must not stop the batch
+                    batch.gb.db.rollback()
                     _not_graded(report, task, f"{type(err).__name__}: {err}")
                     bar.update(1)
                     continue

@@ -181,7 +181,8 @@ def _clean_nbgrader_metadata(nb, master: MasterNotebook) -> list[str]:
 
 
 def _restore_missing_cells(nb, master: MasterNotebook) -> list[str]:
-    """Insert master test cells and read-only code cells the submission lacks.
+    """Insert master graded cells (tests; answers as their stub) and read-only code cells the
+    submission lacks.
 
     Each goes right after the nearest cell that precedes it in the master and is present in
     the submission (or first when none does), so it runs with the same state as in the master.
@@ -195,7 +196,7 @@ def _restore_missing_cells(nb, master: MasterNotebook) -> list[str]:
     for index, mcell in enumerate(master.cells):
         if mcell.grade_id in position:
             continue
-        if not (mcell.is_test or (mcell.locked and mcell.cell_type == "code")):
+        if not (mcell.graded or (mcell.locked and mcell.cell_type == "code")):
             continue
         previous = [position[c.grade_id] for c in master.cells[:index] if c.grade_id in position]
         at = max(previous) + 1 if previous else 0
@@ -205,7 +206,8 @@ def _restore_missing_cells(nb, master: MasterNotebook) -> list[str]:
         nb.cells.insert(at, cell)
         position = {gid: (p + 1 if p >= at else p) for gid, p in position.items()}
         position[mcell.grade_id] = at
-        what = "test cell" if mcell.is_test else "read-only cell"
+        what = ("test cell" if mcell.is_test else "answer cell" if mcell.solution
+                else "read-only cell")
         comments.append(f"The {what} '{mcell.grade_id}' was missing from your notebook; it was "
                         f"{RESTORED_NOTE} and graded.")
     return comments

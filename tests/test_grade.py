@@ -288,3 +288,26 @@ def test_dask_cluster_gives_the_same_scores_as_the_local_pool(graded, course, tm
                                     limits=LIMITS, course_root=root, progress=False)
     assert on_dask.errors == 0, on_dask.notes
     assert on_dask.scores() == {k: v for k, v in report.scores().items() if k[0] in students}
+
+
+def test_a_done_marker_counts_only_with_its_scores_in_the_gradebook(graded, course, tmp_path):
+    from nbgrader.api import Gradebook
+
+    from autograding.grade import _fingerprint, _is_done, discover, remove_stale_temp_files
+    from autograding.gradebook import COURSE_ID, register_masters
+
+    root, submitted = course
+    _, out, _, _ = graded
+    fresh_url = f"sqlite:///{tmp_path / 'fresh.db'}"
+    masters = register_masters(fresh_url, root)
+    tasks, _ = discover(submitted, masters, students=["a_correct"])
+    (task,) = tasks
+    task.fingerprint = _fingerprint(task)
+    with Gradebook(f"sqlite:///{out / 'gradebook.db'}", COURSE_ID) as gb:
+        assert _is_done(out, task, gb)
+    with Gradebook(fresh_url, COURSE_ID) as gb:
+        assert not _is_done(out, task, gb)
+    stale = out / "feedback" / "a_correct" / ".squares.html.abc123.tmp"
+    stale.write_text("half written")
+    remove_stale_temp_files(out)
+    assert not stale.exists()

@@ -137,6 +137,11 @@ def _zmq_context() -> zmq.Context:
     return _context[0]
 
 
+def _seconds(limit: float | None) -> float:
+    """A time limit; None or 0 means none (as in nbclient)."""
+    return float(limit) if limit else float("inf")
+
+
 def _error(ename: str, evalue: str) -> NotebookNode:
     return nbformat.v4.new_output("error", ename=ename, evalue=evalue,
                                   traceback=[f"{ename}: {evalue}"])
@@ -335,8 +340,8 @@ class _NotebookRun:
     def _limit_dict(self) -> dict:
         limits = asdict(self.limits)
         # A backstop only (wall clock is the real limit): torch may keep every core busy.
-        limits["cpu_seconds"] = int((self.limits.notebook_timeout + KERNEL_START_TIMEOUT + 30)
-                                    * (os.cpu_count() or 1))
+        wall = min(_seconds(self.limits.notebook_timeout), 24 * 3600)
+        limits["cpu_seconds"] = int((wall + KERNEL_START_TIMEOUT + 30) * (os.cpu_count() or 1))
         return limits
 
     def _connect(self) -> None:
@@ -414,7 +419,7 @@ class _NotebookRun:
     # -- cells ------------------------------------------------------------------------------
 
     def _run_cells(self) -> None:
-        notebook_deadline = time.monotonic() + self.limits.notebook_timeout
+        notebook_deadline = time.monotonic() + _seconds(self.limits.notebook_timeout)
         while self.next_cell < len(self.code_cells):
             index, cell = self.code_cells[self.next_cell]
             self.next_cell += 1
@@ -434,7 +439,7 @@ class _NotebookRun:
         cell.execution_count = None
         msg_id = kc.execute(cell.source, store_history=True, allow_stdin=False,
                             stop_on_error=False)
-        cell_deadline = time.monotonic() + self.limits.cell_timeout
+        cell_deadline = time.monotonic() + _seconds(self.limits.cell_timeout)
         reply = idle = False
         while not (reply and idle):
             deadline = min(cell_deadline, notebook_deadline)

@@ -63,6 +63,7 @@ def test_error_cell_then_later_cells_still_run():
     "import sys; sys.exit()",
     "import os; os._exit(1)",
     "import os; os.kill(os.getpid(), 9)",
+    "import ctypes; ctypes.string_at(0)",
 ])
 def test_kernel_death_fails_that_cell_and_every_later_one(killer):
     result = execute_notebook(notebook("print('before')", f"print('dying')\n{killer}",

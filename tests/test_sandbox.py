@@ -1,5 +1,6 @@
 """The sandbox: no network, hidden paths, read-only host, process cap, cleanup, fallback."""
 
+import glob
 import multiprocessing
 import os
 import shutil
@@ -54,9 +55,11 @@ WRITE = ("try:\n    open({!r}, 'w').write('x')\n    print('written')\n"
 def test_hidden_paths_unreadable_and_host_read_only(visible_dir):
     secret = os.path.join(visible_dir, "master.ipynb")
     checkout = sandbox.course_checkout() or "/nonexistent"
+    masters = glob.glob(os.path.join(os.path.dirname(sandbox.__file__), "source", "*", "*"))
     cells = [READ.format(secret), WRITE.format(os.path.join(visible_dir, "w.txt")),
              WRITE.format(os.path.join(checkout, "planted.txt")), WRITE.format("/tmp/x"),
-             READ.format(os.path.join(checkout, "pyproject.toml")), WRITE.format("mine.txt")]
+             READ.format(os.path.join(checkout, "pyproject.toml")), WRITE.format("mine.txt"),
+             READ.format(masters[0] if masters else os.path.join(checkout, ".git", "HEAD"))]
     shown = execute_notebook(notebook(*cells), sandbox="bwrap")
     hidden = execute_notebook(notebook(*cells), sandbox="bwrap", hidden=[visible_dir])
     assert texts(shown)[0] == "SECRET HIDDEN TEST\n"  # control: visible unless hidden
@@ -66,6 +69,7 @@ def test_hidden_paths_unreadable_and_host_read_only(visible_dir):
         assert out[1].startswith("blocked") and out[2].startswith("blocked")
         assert out[3].startswith("blocked") and out[4].startswith("blocked")
         assert out[5] == "written\n"  # the scratch folder is the one writable place
+        assert out[6].startswith("blocked")  # the masters (or the repository's history)
     assert not os.path.exists(os.path.join(visible_dir, "w.txt"))
     assert not os.path.exists(os.path.join(checkout, "planted.txt"))
 

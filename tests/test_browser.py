@@ -205,8 +205,7 @@ def test_formgrader_lists_the_five_assignments(lab, page, tmp_path):
     page.goto(f"{lab['base']}/formgrader?token={lab['token']}")
     page.get_by_text("Manage Assignments").first.wait_for(timeout=60_000)
     assert page.title() == "nbgrader formgrade"
-    present = [aid for aid in ASSIGNMENT_IDS if master_path(aid, lab["course"]).is_file()]
-    for assignment_id in present:
-        page.get_by_text(assignment_id, exact=True).first.wait_for(timeout=60_000)
+    table = page.locator("table")
+    for assignment_id in ASSIGNMENT_IDS:  # the five masters in autograding/source/
+        table.get_by_text(assignment_id, exact=True).first.wait_for(timeout=60_000)
     _screenshot(page, tmp_path, "formgrader_assignments")
-    assert present, "no masters in autograding/source/"

@@ -50,45 +50,53 @@ def _put_alembic_on_path() -> None:
         os.environ["PATH"] = os.pathsep.join([bin_dir, os.environ.get("PATH", "")])
 
 
-def generate_student_notebook(assignment_id: str, course_root: Path | None = None):
-    """Run nbgrader's generate_assignment on one master and return the student notebook."""
+def generate_student_notebook(
+    assignment_id: str, course_root: Path | None = None, workdir: Path | None = None
+):
+    """Run nbgrader's generate_assignment on one master and return the student notebook.
+
+    nbgrader writes into `workdir` (its release folder and a gradebook); pass the same folder
+    for several assignments to create that gradebook once. Default: a temporary folder.
+    """
+    if workdir is None:
+        with tempfile.TemporaryDirectory(prefix="linreg-release-") as tmp:
+            return generate_student_notebook(assignment_id, course_root, Path(tmp))
     from nbgrader.converters import GenerateAssignment
     from nbgrader.coursedir import CourseDirectory
     from traitlets.config import Config
 
     course_root = Path(course_root or COURSE_ROOT).resolve()
     source = master_path(assignment_id, course_root)
-    _put_alembic_on_path()
     if not source.is_file():
         raise ReleaseError(
             f"{source}: master notebook missing; write it (nbgrader source layout "
             f"source/<id>/<id>.ipynb) or drop {assignment_id!r} from the assignment ids"
         )
-    with tempfile.TemporaryDirectory(prefix="linreg-release-") as tmp:
-        tmp = Path(tmp)
-        config = Config()
-        config.CourseDirectory.root = str(course_root)
-        config.CourseDirectory.course_id = COURSE_ID
-        config.CourseDirectory.source_directory = "source"
-        config.CourseDirectory.release_directory = str(tmp / "release")  # absolute: outside
-        config.CourseDirectory.db_url = f"sqlite:///{tmp / 'gradebook.db'}"
-        config.CourseDirectory.assignment_id = assignment_id
-        coursedir = CourseDirectory(config=config)
-        converter = GenerateAssignment(coursedir=coursedir, config=config)
-        converter.force = True
-        converter.log.setLevel(logging.WARNING)
-        try:
-            converter.start()
-        except Exception as err:  # nbgrader raises NbGraderException with the log above it
-            raise ReleaseError(
-                f"{source}: nbgrader generate_assignment failed ({err}); run "
-                f"`cd autograding && nbgrader generate_assignment {assignment_id} --force` "
-                "to see nbgrader's full message"
-            ) from err
-        released = tmp / "release" / assignment_id / f"{assignment_id}.ipynb"
-        if not released.is_file():
-            raise ReleaseError(f"{source}: nbgrader produced no {released.name}")
-        return nbformat.read(released, as_version=4)
+    _put_alembic_on_path()
+    workdir = Path(workdir)
+    config = Config()
+    config.CourseDirectory.root = str(course_root)
+    config.CourseDirectory.course_id = COURSE_ID
+    config.CourseDirectory.source_directory = "source"
+    config.CourseDirectory.release_directory = str(workdir / "release")  # absolute: outside
+    config.CourseDirectory.db_url = f"sqlite:///{workdir / 'gradebook.db'}"
+    config.CourseDirectory.assignment_id = assignment_id
+    coursedir = CourseDirectory(config=config)
+    converter = GenerateAssignment(coursedir=coursedir, config=config)
+    converter.force = True
+    converter.log.setLevel(logging.WARNING)
+    try:
+        converter.start()
+    except Exception as err:  # nbgrader raises NbGraderException with the log above it
+        raise ReleaseError(
+            f"{source}: nbgrader generate_assignment failed ({err}); run "
+            f"`cd autograding && nbgrader generate_assignment {assignment_id} --force` "
+            "to see nbgrader's full message"
+        ) from err
+    released = workdir / "release" / assignment_id / f"{assignment_id}.ipynb"
+    if not released.is_file():
+        raise ReleaseError(f"{source}: nbgrader produced no {released.name}")
+    return nbformat.read(released, as_version=4)
 
 
 def clean_notebook(nb, assignment_id: str):
@@ -117,10 +125,11 @@ def build_student_notebooks(course_root: Path | None = None, assignment_ids=None
     """Return {file name: text} of the student notebooks, without writing anything."""
     ids = tuple(assignment_ids or ASSIGNMENT_IDS)
     texts = {}
-    for assignment_id in ids:
-        nb = generate_student_notebook(assignment_id, course_root)
-        nb = clean_notebook(nb, assignment_id)
-        texts[f"{assignment_id}.ipynb"] = render_notebook(nb)
+    with tempfile.TemporaryDirectory(prefix="linreg-release-") as tmp:
+        for assignment_id in ids:
+            nb = generate_student_notebook(assignment_id, course_root, Path(tmp))
+            nb = clean_notebook(nb, assignment_id)
+            texts[f"{assignment_id}.ipynb"] = render_notebook(nb)
     return texts
 
 
@@ -143,9 +152,15 @@ def check_release_up_to_date(
     course_root: Path | None = None, notebooks_dir: Path | None = None, assignment_ids=None
 ) -> list[str]:
     """Return one message per student notebook that a fresh release would change."""
+    return compare_with_release(build_student_notebooks(course_root, assignment_ids),
+                                notebooks_dir)
+
+
+def compare_with_release(texts: dict, notebooks_dir: Path | None = None) -> list[str]:
+    """Messages for the files in `notebooks_dir` that differ from released `texts`."""
     notebooks_dir = Path(notebooks_dir or NOTEBOOKS_DIR)
     problems = []
-    for name, text in build_student_notebooks(course_root, assignment_ids).items():
+    for name, text in texts.items():
         path = notebooks_dir / name
         if not path.is_file():
             problems.append(f"{path}: missing; run `make release` and commit notebooks/")

@@ -51,7 +51,13 @@ KEY_EXPRESSIONS = {
         "w": "w.reshape(-1)", "b": "b.reshape(-1)", "true_w": "true_w", "true_b": "true_b",
         "toy_prediction": "prediction",
     },
-    "04_loss_functions": {},
+    "04_loss_functions": {
+        "best_constants": "{name: found for name, (found, _, _) in results.items()}",
+        "sample": "sample",
+        "mae_150": "best_constant(targets, absolute_loss)",
+        "mse_150": "best_constant(targets, squared_error)",
+        "coverage": "interval_coverage(x_test, y_test, lower, upper)",
+    },
     "05_mse_gradients": {
         "loss_mean": "loss_mean", "loss_sum": "loss_sum",
         "grad_mean": "grad_mean", "grad_sum": "grad_sum",
@@ -255,6 +261,25 @@ def test_key_outputs_03_linreg_concise():
     w_error, b_error = parameter_errors(values)
     assert w_error < 5e-3 and b_error < 5e-3, f"concise training missed the truth: {values}"
     assert abs(values["toy_prediction"] - 8.0) <= 0.01, values["toy_prediction"]
+
+
+def test_key_outputs_04_loss_functions():
+    import numpy as np
+
+    values = probed("04_loss_functions")
+    sample = np.array(values["sample"], dtype=np.float64)
+    found = values["best_constants"]
+    grid_step = (sample.max() - sample.min()) / 2000
+    # The minimisers, computed here independently: mean, median, gamma-quantiles.
+    expected = {"MSE": sample.mean(), "MAE": np.median(sample)}
+    expected.update({f"quantile {g}": np.quantile(sample, g) for g in (0.25, 0.75, 0.95)})
+    assert set(found) == set(expected), f"best constants for {sorted(found)}"
+    for name, value in expected.items():
+        assert abs(found[name] - value) <= 1.01 * grid_step, (name, found[name], value)
+    # 90 % of targets at 150, 10 % in 0..30: MAE predicts 150, MSE the mean 136.5.
+    assert values["mae_150"] == pytest.approx(150, abs=0.1)
+    assert values["mse_150"] == pytest.approx(136.5, abs=0.1)
+    assert 0.87 <= values["coverage"] <= 0.93, values["coverage"]
 
 
 # --- drift between the masters and course_utils -------------------------------------------

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+
 import nbformat
 import pytest
 from reference_answers import fill_reference_answers, released_ids
@@ -38,6 +40,20 @@ def _run(exchange_class, config, assignment_id):
     app.start()
 
 
+def _plain_nbgrader_autograde(course, exchange, assignment_id):
+    """nbgrader's own autograde of the collected submission: (score, max_score)."""
+    from nbgrader.apps import NbGraderAPI
+    from nbgrader.coursedir import CourseDirectory
+
+    shutil.copytree(master_path(assignment_id).parent, course / "source" / assignment_id)
+    config = _exchange_config(course, exchange, Execute__timeout=180)
+    api = NbGraderAPI(coursedir=CourseDirectory(config=config), config=config)
+    for step in (api.generate_assignment(assignment_id), api.autograde(assignment_id, STUDENT)):
+        assert step["success"], step.get("error") or step.get("log")
+    submission = api.get_submission(assignment_id, STUDENT)
+    return submission["score"], submission["max_score"]
+
+
 def test_stage_command_names_the_fix_when_notebooks_are_missing(tmp_path, capsys, monkeypatch):
     monkeypatch.setattr("autograding.exchange.NOTEBOOKS_DIR", tmp_path / "none")
     assert exchange_main(["05_mse_gradients"]) == 1
@@ -46,6 +62,7 @@ def test_stage_command_names_the_fix_when_notebooks_are_missing(tmp_path, capsys
 
 
 @pytest.mark.slow
+@pytest.mark.filterwarnings("ignore::sqlalchemy.exc.SAWarning")  # nbgrader's autograde, known
 def test_exchange_round_trip_then_grade_gives_full_marks(tmp_path):
     from nbgrader.exchange.default import (
         ExchangeCollect,
@@ -89,3 +106,7 @@ def test_exchange_round_trip_then_grade_gives_full_marks(tmp_path):
         assert result.status == "graded", (assignment_id, result.comments)
         assert result.max_total > 0 and result.total == result.max_total, (
             assignment_id, result.scores, result.comments)
+    # nbgrader's own autograde accepts a submission carrying the course cells, same score
+    result = report.results[(STUDENT, ids[-1])]
+    assert _plain_nbgrader_autograde(course, exchange, ids[-1]) == (
+        result.total, result.max_total)

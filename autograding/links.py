@@ -172,11 +172,10 @@ def graded_test_cells(nb) -> list[tuple[str, str, float, str]]:
     checks = []
     heading = None
     for cell in nb.cells:
-        if cell.cell_type == "markdown":
+        if cell.cell_type == "markdown":  # label: the last heading above the test
             for line in cell.source.splitlines():
                 if line.lstrip().startswith("#"):
                     heading = line.lstrip("# ").strip()
-                    break
             continue
         meta = cell.metadata.get("nbgrader", {})
         if cell.cell_type != "code" or not meta.get("grade") or meta.get("solution"):

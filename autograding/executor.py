@@ -440,7 +440,7 @@ class _NotebookRun:
         msg_id = kc.execute(cell.source, store_history=True, allow_stdin=False,
                             stop_on_error=False)
         cell_deadline = time.monotonic() + _seconds(self.limits.cell_timeout)
-        reply = idle = False
+        reply = idle = asked_exit = False
         while not (reply and idle):
             deadline = min(cell_deadline, notebook_deadline)
             if self.exit_code is not None:
@@ -460,11 +460,17 @@ class _NotebookRun:
                         count = msg["content"].get("execution_count")
                         if count:
                             cell.execution_count = count
-        if any(o.output_type == "error" and o.ename == "SystemExit" for o in cell.outputs):
-            # Like a script: after sys.exit() the rest of the notebook does not run.
+                        asked_exit = any(p.get("source") == "ask_exit"
+                                         for p in msg["content"].get("payload", []))
+        if asked_exit or any(o.output_type == "error" and o.ename == "SystemExit"
+                             for o in cell.outputs):
+            # Like a script: after sys.exit() or exit() the rest of the notebook does not run
+            # (IPython would carry on, and a frontend would stop the kernel on exit()).
+            if not any(o.output_type == "error" for o in cell.outputs):
+                outputs.add(_error("SystemExit", "exit() stopped the notebook here"))
             self._kill_kernel()
-            self._kernel_lost(f"{_cell_name(index, cell)} called sys.exit(); the kernel "
-                              "was stopped", cell=None, index=index)
+            self._kernel_lost(f"{_cell_name(index, cell)} called sys.exit() or exit(); the "
+                              "kernel was stopped", cell=None, index=index)
             return "dead"
         return "ok"
 

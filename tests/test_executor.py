@@ -61,6 +61,7 @@ def test_error_cell_then_later_cells_still_run():
 
 @pytest.mark.parametrize("killer", [
     "import sys; sys.exit()",
+    "exit()",
     "import os; os._exit(1)",
     "import os; os.kill(os.getpid(), 9)",
     "import ctypes; ctypes.string_at(0)",

@@ -92,6 +92,10 @@ def execute_notebook(nb, *, limits: Limits = Limits(), sandbox: str = "auto",
     mode = sandbox_mode(sandbox)
     nb = nbformat.from_dict(copy.deepcopy(dict(nb)))
     key = _hidden_key(hidden)
+    for name in files or {}:
+        parts = Path(name).parts
+        if not parts or Path(name).is_absolute() or ".." in parts:
+            raise ValueError(f"file name {name!r} must stay inside the notebook's folder")
     for cell in nb.cells:
         if isinstance(cell.get("source"), list):  # raw JSON may split the source in lines
             cell.source = "".join(cell.source)
@@ -291,13 +295,14 @@ class _NotebookRun:
             _sandbox._give_to(str(folder), uid)
         self.cwd, self.run_dir = str(work), str(run)
         for name, content in self.files.items():
-            target = (work / name).resolve()
-            if not str(target).startswith(str(work) + os.sep):
-                raise ValueError(f"file name {name!r} leaves the notebook's folder")
+            target = work / name
             target.parent.mkdir(parents=True, exist_ok=True)
             if isinstance(content, (bytes, str)) and not isinstance(content, os.PathLike):
                 data = content.encode() if isinstance(content, str) else content
                 target.write_bytes(data)
+            elif os.path.islink(content) or not os.path.isfile(content):
+                # A submitted symlink could point at another student's work.
+                self.messages.append(f"{name}: not a regular file, not given to the notebook")
             else:
                 shutil.copyfile(content, target)
         if uid is not None:

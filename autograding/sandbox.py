@@ -1,9 +1,11 @@
 """Start and own this process's fork-servers, inside bubblewrap when it works.
 
-The fork-server (forkserver.py) runs as an unprivileged user in its own user, PID, network,
-IPC and UTS namespaces, sees the host read-only with private folders, the masters, the
-gradebook and the repository hidden, and can write only to its scratch root. When bubblewrap
-is not usable the same server runs with resource limits only, and we say so once.
+The fork-server (forkserver.py) runs in its own PID, network, IPC, UTS and mount namespaces
+as an unprivileged uid (a fresh one per server when we are root, which bwrap then starts
+without a user namespace; otherwise our own uid in a user namespace). It sees the host
+read-only, with private folders, the masters, the gradebook and the course checkout hidden,
+and can write only to its scratch root. When bubblewrap is not usable the same server runs
+with resource limits only, and we say so once.
 """
 
 from __future__ import annotations

@@ -187,6 +187,8 @@ def test_student_notebook_stops_at_the_first_exercise(lab, page, tmp_path):
     assert answers[0] < index < (answers[1] if len(answers) > 1 else len(cells)), (index, answers)
     setup_output = page.locator(".jp-OutputArea-output", has_text="Not running in Colab")
     assert setup_output.count() == 1
+    badge = page.locator(f'a[href$="/notebooks/{assignment_id}.ipynb"] img[alt="Open In Colab"]')
+    assert badge.count() == 1  # the rendered Colab badge on top
 
 
 def test_master_shows_the_worked_number(lab, page, tmp_path):

@@ -125,8 +125,9 @@ def test_scrub_replaces_hidden_lines_anywhere():
 
 @pytest.mark.slow
 def test_real_master_feedback_hides_every_hidden_line(tmp_path):
-    """The master itself submitted (hidden tests inside, all pass) and a blank copy: no hidden
-    test line shows up in either feedback page."""
+    """The master itself submitted (hidden tests inside, all pass), a blank copy and the
+    realistic Colab-saved fixture: full, zero and full marks, and no hidden test line shows up
+    in any feedback page."""
     from autograding.executor import Limits
     from autograding.grade import grade_submissions
     from autograding.gradebook import DEFAULT_COURSE_ROOT
@@ -150,12 +151,17 @@ def test_real_master_feedback_hides_every_hidden_line(tmp_path):
         path = submitted / student / assignment / f"{assignment}.ipynb"
         path.parent.mkdir(parents=True)
         nbformat.write(nb, path)
+    colab = submitted / "colab" / assignment / f"{assignment}.ipynb"
+    colab.parent.mkdir(parents=True)
+    colab.write_bytes((Path(__file__).parent / "fixtures" / "colab_saved_example.ipynb")
+                      .read_bytes())
     report = grade_submissions(submitted, tmp_path / "out", workers=2, progress=False,
                                limits=Limits(cell_timeout=60), assignments=[assignment])
     totals = report.totals()
     assert totals[("master", assignment)] == report.results[("master", assignment)].max_total
+    assert totals[("colab", assignment)] == totals[("master", assignment)]
     assert totals[("blank", assignment)] == 0
-    for student in ("master", "blank"):
+    for student in ("master", "blank", "colab"):
         page = Path(tmp_path / "out" / "feedback" / student / assignment / f"{assignment}.html")
         text = page.read_text(encoding="utf-8")
         plain = html.unescape(re.sub(r"<[^>]+>", "", text))

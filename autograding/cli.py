@@ -61,6 +61,10 @@ def _add_out(parser: argparse.ArgumentParser, must_exist: bool) -> None:
         "--out", required=True, type=Path, metavar="DIR",
         help="grading output folder: gradebook.db, grades.csv, score_distribution.png, "
         "autograded/ and feedback/" + (" (written by `grade`)" if must_exist else ""))
+    parser.add_argument(
+        "--db", metavar="URL",
+        help="nbgrader gradebook to use instead of OUT/gradebook.db, e.g. "
+        "sqlite:///autograding/gradebook.db so the formgrader shows the grades")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -165,10 +169,27 @@ def _add_demo_arguments(parser: argparse.ArgumentParser) -> None:
         sample_class.add_arguments(parser)
 
 
-def _existing_out(out: Path) -> Path:
-    """OUT of feedback/export: must hold a gradebook."""
-    if not (out / "gradebook.db").is_file():
+def _db_url(args) -> str | None:
+    """--db, checked: a sqlite URL must name a file path."""
+    if args.db is None:
+        return None
+    if not re.match(r"^[a-z+]+://", args.db):
+        raise UsageError(f"--db {args.db}: not a database URL; write e.g. "
+                         "sqlite:///path/to/gradebook.db")
+    return args.db
+
+
+def _existing_out(args) -> Path:
+    """OUT of feedback/export: must hold a gradebook (or --db names one)."""
+    out, db = args.out, _db_url(args)
+    path = Path(db[len("sqlite:///"):]) if db and db.startswith("sqlite:///") else None
+    if db is None and not (out / "gradebook.db").is_file():
         raise UsageError(f"{out / 'gradebook.db'}: no gradebook there; run "
+                         f"`{PROG} grade SUBMISSIONS --out {out}` first")
+    if path is not None and not path.is_file():
+        raise UsageError(f"{path}: no gradebook there; check --db")
+    if not (out / "autograded").is_dir() and args.command == "feedback":
+        raise UsageError(f"{out / 'autograded'}: no autograded notebooks; run "
                          f"`{PROG} grade SUBMISSIONS --out {out}` first")
     return out
 
@@ -196,7 +217,8 @@ def run_grade(args) -> int:
     report = grade_submissions(
         args.submissions, args.out, workers=args.workers, scheduler=args.scheduler,
         limits=limits, force=args.force, course_root=args.course, progress=not args.quiet,
-        assignments=args.assignment, students=args.student, sandbox=args.sandbox)
+        assignments=args.assignment, students=args.student, sandbox=args.sandbox,
+        db_url=_db_url(args))
     if not args.quiet:
         _, rows = grade_rows(report.db_url)
         keys = {key[0] for key in report.results}
@@ -219,7 +241,7 @@ def run_feedback(args) -> int:
     """The feedback command."""
     from autograding.feedback import regenerate_feedback
 
-    written = regenerate_feedback(_existing_out(args.out))
+    written = regenerate_feedback(_existing_out(args), _db_url(args))
     print(f"wrote {len(written)} feedback files under {args.out / 'feedback'}/")
     return 0
 
@@ -228,7 +250,7 @@ def run_export(args) -> int:
     """The export command."""
     from autograding.export import export_outputs, summary_table
 
-    result = export_outputs(_existing_out(args.out))
+    result = export_outputs(_existing_out(args), _db_url(args))
     print(summary_table(result.rows))
     print(f"grades: {result.csv_path}\nplot:   {result.plot_path}")
     return 0

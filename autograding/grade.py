@@ -516,8 +516,13 @@ def grade_submissions(
     students=None,
     sandbox: str = "auto",
     executor: str = DEFAULT_EXECUTOR,
+    db_url: str | None = None,
 ) -> GradingReport:
-    """Grade submitted/<student>/<assignment>/*.ipynb into `out_dir` (see module docstring)."""
+    """Grade submitted/<student>/<assignment>/*.ipynb into `out_dir` (see module docstring).
+
+    `db_url` picks another nbgrader gradebook (e.g. the course's, for the formgrader); the
+    default is sqlite:///<out_dir>/gradebook.db.
+    """
 
     with warnings.catch_warnings():
         # nbgrader's add_submission triggers SQLAlchemy autoflush warnings on every new
@@ -526,11 +531,11 @@ def grade_submissions(
         return _grade(submitted_dir, out_dir, workers=workers, scheduler=scheduler,
                       limits=limits, force=force, course_root=course_root, progress=progress,
                       assignments=assignments, students=students, sandbox=sandbox,
-                      executor=executor)
+                      executor=executor, db_url=db_url)
 
 
 def _grade(submitted_dir, out_dir, *, workers, scheduler, limits, force, course_root, progress,
-           assignments, students, sandbox, executor) -> GradingReport:
+           assignments, students, sandbox, executor, db_url) -> GradingReport:
     """grade_submissions without the warning filter."""
     started = time.monotonic()
     submitted = Path(submitted_dir)
@@ -546,7 +551,8 @@ def _grade(submitted_dir, out_dir, *, workers, scheduler, limits, force, course_
         return _grade_locked(submitted, out_dir, workers=workers, scheduler=scheduler,
                              limits=limits, force=force, course_root=course_root,
                              progress=progress, assignments=assignments, students=students,
-                             sandbox=sandbox, executor=executor, started=started)
+                             sandbox=sandbox, executor=executor, started=started,
+                             db_url=db_url)
 
 
 @contextmanager
@@ -566,7 +572,7 @@ def _batch_lock(out_dir: Path):
 
 def _grade_locked(submitted: Path, out_dir: Path, *, workers, scheduler, limits, force,
                   course_root, progress, assignments, students, sandbox, executor,
-                  started) -> GradingReport:
+                  started, db_url) -> GradingReport:
     """_grade once the output folder is locked."""
     from nbgrader.api import Gradebook
 
@@ -577,7 +583,7 @@ def _grade_locked(submitted: Path, out_dir: Path, *, workers, scheduler, limits,
         register_masters,
     )
 
-    db_url = db_url_for(out_dir)
+    db_url = db_url or db_url_for(out_dir)
     if scheduler:  # a wrong address should fail before any work is done
         _check_reachable(scheduler, SCHEDULER_HINT)
     course = Path(course_root or DEFAULT_COURSE_ROOT)
@@ -596,7 +602,10 @@ def _grade_locked(submitted: Path, out_dir: Path, *, workers, scheduler, limits,
     limits = limits if limits is not None else default_limits()
     if todo:
         # The kernels must not see the grader's output, the other submissions or the masters.
-        hidden = tuple(sorted({str(out_dir), str(submitted.resolve()), str(course.resolve())}))
+        hidden = {str(out_dir), str(submitted.resolve()), str(course.resolve())}
+        if db_url.startswith("sqlite:///"):
+            hidden.add(str(Path(db_url[len("sqlite:///"):]).resolve()))
+        hidden = tuple(sorted(hidden))
         _run(todo, out_dir, db_url, limits, workers, scheduler, sandbox, executor, progress,
              report, hidden)
     from autograding.export import export_outputs

@@ -64,6 +64,8 @@ def test_parse_size_refuses_nonsense(text):
     (["grade", "{tmp}"], "--out"),
     (["export", "--out", "{tmp}/empty"], "gradebook.db: no gradebook there"),
     (["feedback", "--out", "{tmp}/empty"], "gradebook.db: no gradebook there"),
+    (["export", "--out", "{tmp}/empty", "--db", "grades.db"], "not a database URL"),
+    (["export", "--out", "{tmp}", "--db", "sqlite:///{tmp}/none.db"], "none.db: no gradebook"),
     (["nonsense"], "invalid choice"),
 ])
 def test_bad_arguments_exit_2_with_a_message_naming_the_problem(argv, needle, tmp_path, capsys):

@@ -4,6 +4,7 @@ submissions, feedback without hidden tests, determinism, kill-and-resume, Dask."
 import copy
 import csv
 import html
+import json
 import os
 import re
 import shutil
@@ -293,16 +294,16 @@ def test_dask_cluster_gives_the_same_scores_as_the_local_pool(graded, course, tm
 def test_a_done_marker_counts_only_with_its_scores_in_the_gradebook(graded, course, tmp_path):
     from nbgrader.api import Gradebook
 
-    from autograding.grade import _fingerprint, _is_done, discover, remove_stale_temp_files
-    from autograding.gradebook import COURSE_ID, register_masters
+    from autograding.grade import _is_done, discover, marker_path, remove_stale_temp_files
+    from autograding.gradebook import COURSE_ID, masters_from_gradebook
 
-    root, submitted = course
+    _, submitted = course
     _, out, _, _ = graded
     fresh_url = f"sqlite:///{tmp_path / 'fresh.db'}"
-    masters = register_masters(fresh_url, root)
+    masters = masters_from_gradebook(f"sqlite:///{out / 'gradebook.db'}")
     tasks, _ = discover(submitted, masters, students=["a_correct"])
     (task,) = tasks
-    task.fingerprint = _fingerprint(task)
+    task.fingerprint = json.loads(marker_path(out, task).read_text())["fingerprint"]
     with Gradebook(f"sqlite:///{out / 'gradebook.db'}", COURSE_ID) as gb:
         assert _is_done(out, task, gb)
     with Gradebook(fresh_url, COURSE_ID) as gb:

@@ -60,8 +60,9 @@ DEFAULT_PRELOAD = (
 # Threads the kernel itself needs (ipykernel's, torch's intra- and inter-op pools): granted
 # on top of the notebook's own process budget, since Linux counts threads as processes.
 RUNTIME_TASKS = 16 + 2 * (os.cpu_count() or 1)
-# Backstop for address space on top of the limit, for thread stacks and malloc arenas.
-ADDRESS_SPACE_SLACK = 1 << 30
+# Address space allowed beyond the memory limit: each thread may reserve a 64 MiB malloc arena
+# and a stack (mostly never touched), and torch starts a thread per core.
+ADDRESS_SPACE_SLACK = (1 << 30) + RUNTIME_TASKS * (80 << 20)
 
 
 def _prctl(option: int, value: int) -> None:

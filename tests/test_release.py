@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import functools
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import nbformat
@@ -180,3 +182,15 @@ def test_broken_master_is_reported_with_the_nbgrader_command(tmp_path):
     with pytest.raises(release.ReleaseError, match="nbgrader generate_assignment"):
         release.release_notebooks(course_root=tmp_path, out_dir=tmp_path / "out",
                                   assignment_ids=["05_mse_gradients"])
+
+
+def test_student_notebooks_pass_ruff():
+    """Stripping solutions and hidden tests must not leave unused imports behind."""
+    ruff = Path(sys.executable).with_name("ruff")
+    paths = [str(p) for p in STUDENTS.values() if p.is_file()]
+    assert paths, "no student notebooks: run `make release`"
+    done = subprocess.run([str(ruff), "check", "--no-cache", *paths], capture_output=True,
+                          text=True, cwd=release.REPO_ROOT)
+    assert done.returncode == 0, (
+        "ruff finds problems in the released notebooks; fix the masters (e.g. an import used "
+        f"only in a solution or in hidden tests), then `make release`:\n{done.stdout[-3000:]}")

@@ -9,17 +9,18 @@ as nbgrader's autograde would run it. Oracle results are cached by content hash.
 
 Rules for hostile code (documented because the score must be well defined):
 - Code that never finishes or fails before the answer (infinite loop, endless sleep, a 50 GB
-  allocation, sys.exit(), a fork bomb stopped by the process cap, reading the masters, writing
-  outside the scratch folder, opening a connection) goes at the TOP of the first answer cell,
-  followed by the correct answer: the cell is interrupted or errors, the correct answer in it
-  never runs, the kernel lives on and every later cell runs. Expected: the "first answer void"
-  oracle. ipykernel turns sys.exit() into a SystemExit error and keeps running.
+  allocation, a fork bomb stopped by the process cap, reading the masters, writing outside
+  the scratch folder, opening a connection) goes at the TOP of the first answer cell, followed
+  by the correct answer: the cell is interrupted or errors, the correct answer in it never
+  runs, the kernel lives on and every later cell runs. Expected: the "first answer void"
+  oracle.
 - The escape attempts are gated: if the forbidden action succeeds, the student's code runs the
   stolen or correct answer and earns points it must not get, so a leaky sandbox shows up as a
   wrong score. These expectations hold only under bubblewrap (`needs_sandbox`).
-- os._exit(0) at the top of the first answer, or SIGKILL to its own kernel after the middle
-  answer: the kernel dies; test cells before that answer keep the score of the correct run,
-  every later graded cell gets zero.
+- os._exit(0) or sys.exit() at the top of the first answer, or SIGKILL to its own kernel after
+  the middle answer: the kernel dies; test cells before that answer keep the score of the
+  correct run, every later graded cell gets zero. (A plain ipykernel turns sys.exit() into a
+  SystemExit error and runs on; the grader's contract stops the kernel, as the program asked.)
 - Tampered tests (deleted, edited to `pass`, duplicated) are restored from the masters, so they
   score like the untampered answers: deleted tests with correct answers get full marks,
   `pass`-edited and duplicated tests with blank answers get the blank score.
@@ -206,14 +207,17 @@ def _os_exit(**_) -> str:
 
 
 def _fork_bomb(**_) -> str:
-    # Bounded so that a missing process cap cannot hurt the host: at most 30 x 8 processes,
-    # all gone after 1.5 s. Succeeding without hitting the cap runs the answer (points).
+    # Forks until the process cap stops it. Bounded so that a missing cap cannot hurt the
+    # host (at most 200 sleeping children for 1.5 s), and the parent never blocks on a child
+    # (a child forked from a threaded kernel can hang): stragglers are killed. Getting all
+    # 200 children without hitting the cap runs the answer (points it must not get).
     return '''import os
+import signal
 import time
 
 _deadline = time.monotonic() + 1.5
 _children, _capped = [], False
-for _ in range(30):
+for _ in range(200):
     try:
         _pid = os.fork()
     except OSError:
@@ -221,15 +225,24 @@ for _ in range(30):
         break
     if _pid == 0:
         try:
-            for _ in range(3):
-                os.fork()
-            while time.monotonic() < _deadline:
-                time.sleep(0.05)
+            time.sleep(max(0.0, _deadline - time.monotonic()))
         finally:
             os._exit(0)
     _children.append(_pid)
+while _children and time.monotonic() < _deadline + 1.0:
+    for _pid in list(_children):
+        try:
+            if os.waitpid(_pid, os.WNOHANG)[0]:
+                _children.remove(_pid)
+        except ChildProcessError:
+            _children.remove(_pid)
+    time.sleep(0.05)
 for _pid in _children:
-    os.waitpid(_pid, 0)
+    try:
+        os.kill(_pid, signal.SIGKILL)
+        os.waitpid(_pid, 0)
+    except OSError:
+        pass
 if _capped:
     raise RuntimeError("the fork bomb was stopped by the process limit")
 '''
@@ -294,7 +307,6 @@ FIRST_ANSWER_HOSTILE = {
     "loop_forever": (_loop_forever, "infinite loop in the first answer", False),
     "sleep_forever": (_sleep_forever, "time.sleep forever in the first answer", False),
     "alloc_50gb": (_alloc_50gb, "allocates 50 GB in the first answer", False),
-    "sys_exit": (_sys_exit, "sys.exit() in the first answer (kernel survives)", False),
     "fork_bomb": (_fork_bomb, "fork bomb, gated on escaping the process cap", True),
     "read_masters": (_read_masters, "steals the answer from the masters/classmates", True),
     "write_outside": (_write_outside, "writes outside its scratch, gated on success", True),
@@ -442,11 +454,13 @@ def make_submission(student: str, kind: str, a: Assignment, *, submitted_dir: Pa
         if kind == "write_outside":
             sub.canaries = escape_paths[1:]
         return notebook(nb, "first-void", description)
-    if kind == "os_exit":
+    if kind in ("os_exit", "sys_exit"):
         nb = fill(a)
-        set_answer(a, nb, first, _os_exit() + a.solution(first))
+        code = _os_exit() if kind == "os_exit" else _sys_exit()
+        set_answer(a, nb, first, code + a.solution(first))
         sub.dead_after = first
-        return notebook(nb, "", "os._exit(0) at the top of the first answer")
+        call = "os._exit(0)" if kind == "os_exit" else "sys.exit()"
+        return notebook(nb, "", f"{call} at the top of the first answer: the kernel stops")
     if kind == "kill_midway":
         nb = fill(a)
         kill = "\nimport os\nimport signal\n\nos.kill(os.getpid(), signal.SIGKILL)\n"
@@ -893,22 +907,27 @@ def run_demo(out_dir="demo-out", *, n_students: int = 28, workers=None,
     (out / DEMO_MARKER).write_text("made by `python -m autograding demo`\n")
     started = time.monotonic()
     ids = available_assignments(course_root)
-    echo(f"1/4 masters and reference runs ({len(ids)} assignments: {', '.join(ids)})")
     released = release_notebooks(course_root, out / "release", ids)
+    echo(f"1/4 released {len(released)} student notebooks into {out / 'release'}")
+    echo("2/4 running the masters and the reference notebooks (cached after the first run)")
     sample = make_sample_class(out / "submitted", n_students, course_root=course_root,
                                workers=workers or 2, released_dir=out / "release", echo=echo)
-    echo(f"2/4 released {len(released)} student notebooks into {out / 'release'}")
+    for name, points in sample.max_scores.items():
+        got = sample.expected.get((FULL_STUDENTS[0][0], name))
+        echo(f"  master {name}: {got:g}/{points:g} points"
+             + ("" if got == points else "  <- the master fails its own tests"))
     students = {s.student for s in sample.submissions}
-    echo(f"3/4 sample class: {len(students)} students, {len(sample.submissions)} submissions "
+    echo(f"  sample class: {len(students)} students, {len(sample.submissions)} submissions "
          f"in {out / 'submitted'}")
     from autograding.executor import Limits
     from autograding.grade import grade_submissions
 
     limits = Limits(cell_timeout=cell_timeout, notebook_timeout=max(120.0, 6 * cell_timeout))
-    echo(f"4/4 grading in parallel (cell timeout {cell_timeout:g} s)")
+    echo(f"3/4 grading in parallel (cell timeout {cell_timeout:g} s)")
     report = grade_submissions(out / "submitted", out / "graded", workers=workers,
                                limits=limits, course_root=course_root, force=True)
     table, wrong = grade_table(sample, report.totals())
+    echo("4/4 grades (got/expected; ! marks a difference)")
     echo(table)
     echo(f"\n{len(sample.submissions)} submissions graded in {report.seconds:.0f} s "
          f"(sandbox: {report.sandbox or 'n/a'}); total demo time "

@@ -82,7 +82,7 @@ def test_expected_scores_follow_the_rules(sample):
         assert expected[("cai_partial", name)] <= expected[(student, name)]
         assert expected[("eli_erroring", name)] < sample.max_scores[name]
     zero_kinds = ("not_json", "empty_file", "text_file", "missing_notebook",
-                  "wrong_name", "os_exit")
+                  "wrong_name")
     full_kinds = ("alternative", "delete_tests", "million_lines", "extra_files", "odd_names",
                   "colab_saved", "nbformat3")
     for kind in zero_kinds:

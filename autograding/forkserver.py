@@ -30,8 +30,12 @@ PR_SET_NO_NEW_PRIVS = 38
 DEFAULT_PRELOAD = (
     "numpy",
     "torch",
+    # The first torch.optim optimizer imports dynamo and sympy: 1-3 s per notebook otherwise.
+    "torch._dynamo",
     "matplotlib",
     "matplotlib.pyplot",
+    # course_utils.set_theme imports seaborn (and pandas): ~1.9 s per notebook otherwise.
+    "seaborn",
     "IPython",
     "ipykernel.kernelapp",
     "ipykernel.ipkernel",

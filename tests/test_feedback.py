@@ -157,6 +157,7 @@ def test_real_master_feedback_hides_every_hidden_line(tmp_path):
                       .read_bytes())
     report = grade_submissions(submitted, tmp_path / "out", workers=2, progress=False,
                                limits=Limits(cell_timeout=60), assignments=[assignment])
+    assert report.errors == 0, report.notes
     totals = report.totals()
     assert totals[("master", assignment)] == report.results[("master", assignment)].max_total
     assert totals[("colab", assignment)] == totals[("master", assignment)]

@@ -16,6 +16,7 @@ import os
 import pkgutil
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import textwrap
@@ -374,12 +375,31 @@ def canary_notebook(answer: str) -> nbformat.NotebookNode:
                                 "language": "python"}})
 
 
+RUNNING_NBGRADER: set[subprocess.Popen] = set()  # stopped when the session ends early
+
+
+def stop_process_group(process: subprocess.Popen) -> None:
+    """Kill an nbgrader command together with the kernels it started."""
+    if process.poll() is None:
+        try:
+            os.killpg(process.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        process.wait()
+
+
 def run_nbgrader(args, cwd: Path, **env) -> str:
     # One pipe for both streams, unbuffered: verdicts (stdout) stay next to their log lines.
-    done = subprocess.run([NBGRADER, *args], cwd=cwd, stdout=subprocess.PIPE,
-                          stderr=subprocess.STDOUT, text=True, timeout=900,
-                          env=kernel_env(PYTHONUNBUFFERED="1", **env))
-    return done.stdout
+    process = subprocess.Popen([NBGRADER, *args], cwd=cwd, stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, text=True, start_new_session=True,
+                               env=kernel_env(PYTHONUNBUFFERED="1", **env))
+    RUNNING_NBGRADER.add(process)
+    try:
+        output, _ = process.communicate(timeout=900)
+    finally:
+        stop_process_group(process)
+        RUNNING_NBGRADER.discard(process)
+    return output
 
 
 def nbgrader_validate(tmp: Path):
@@ -442,11 +462,14 @@ class BackgroundNbgrader:
     def __init__(self, tmp: Path):
         self.tmp = tmp
         self.results = {}
+        self.stopped = False
         self.thread = threading.Thread(target=self._run, daemon=True)
         self.thread.start()
 
     def _run(self):
         for name, job in [("validate", nbgrader_validate), ("autograde", nbgrader_autograde)]:
+            if self.stopped:
+                return
             try:
                 folder = self.tmp / name
                 folder.mkdir()
@@ -461,11 +484,20 @@ class BackgroundNbgrader:
             pytest.fail(f"nbgrader {name} did not finish: {result!r}")
         return result
 
+    def stop(self):
+        """End the session cleanly: no nbgrader or kernel outlives pytest."""
+        self.stopped = True
+        for process in list(RUNNING_NBGRADER):
+            stop_process_group(process)
+        self.thread.join(timeout=60)
+
 
 @pytest.fixture(scope="session")
 def nbgrader_runs(tmp_path_factory):
     """Started by the first notebook test, so nbgrader works while nbclient does."""
-    return BackgroundNbgrader(tmp_path_factory.mktemp("nbgrader"))
+    runner = BackgroundNbgrader(tmp_path_factory.mktemp("nbgrader"))
+    yield runner
+    runner.stop()
 
 
 @pytest.fixture(scope="session")

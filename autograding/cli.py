@@ -233,7 +233,8 @@ def run_grade(args) -> int:
           f"{report.errors} failed, in {report.seconds:.1f} s"
           + (f" (sandbox: {report.sandbox})" if report.sandbox else ""))
     print(f"gradebook: {report.db_url}\ngrades:    {report.csv_path}\n"
-          f"plot:      {report.plot_path}\nfeedback:  {report.feedback_dir}/")
+          f"plot:      {report.plot_path or '(nothing graded yet)'}\n"
+          f"feedback:  {report.feedback_dir}/")
     return 1 if report.errors else 0
 
 
@@ -252,7 +253,7 @@ def run_export(args) -> int:
 
     result = export_outputs(_existing_out(args), _db_url(args))
     print(summary_table(result.rows))
-    print(f"grades: {result.csv_path}\nplot:   {result.plot_path}")
+    print(f"grades: {result.csv_path}\nplot:   {result.plot_path or '(nothing graded yet)'}")
     return 0
 
 

@@ -279,6 +279,9 @@ def discover(submitted: Path, masters: dict, assignments=None, students=None):
                 elif not folder.resolve().is_relative_to(root):
                     task.refused = f"{assignment} points outside the submissions folder"
                 tasks.append(task)
+    if not tasks:
+        notes.append(f"{submitted}: no submissions found; expected <student>/<assignment>/ "
+                     f"folders for the assignments {', '.join(sorted(masters)) or '(none)'}")
     return tasks, notes
 
 

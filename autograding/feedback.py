@@ -158,23 +158,19 @@ def summary_html(nb, comments: list[str], absent=()) -> str:
             continue
         score = meta.get("score")
         score_text = "-" if score is None else f"{float(score):g}"
-        rows.append(
-            "<tr><td><a href='#{gid}'>{gid}</a></td><td class='center'>{s} / {p:g}</td>"
-            "<td>{r}</td></tr>".format(
-                gid=html.escape(str(meta.get("grade_id"))), s=score_text,
-                p=float(meta.get("points") or 0), r=html.escape(_cell_result(cell)[:300]))
-        )
+        rows.append("<li><a href='#{gid}'>{gid}</a>: <b>{s} / {p:g}</b> &#8212; {r}</li>".format(
+            gid=html.escape(str(meta.get("grade_id"))), s=score_text,
+            p=float(meta.get("points") or 0), r=html.escape(_cell_result(cell)[:300])))
     for grade_id, score, points in absent:
-        rows.append(f"<tr><td>{html.escape(grade_id)}</td><td class='center'>{score:g} / "
-                    f"{points:g}</td><td>not graded: no notebook</td></tr>")
+        rows.append(f"<li>{html.escape(grade_id)}: <b>{score:g} / {points:g}</b> &#8212; "
+                    "not graded: no notebook</li>")
+    # Only tags nbconvert's raw-HTML cleaner keeps (no headings, p, th or tbody).
     parts = ["<div class='panel panel-info autograder-summary'><div class='panel-heading'>"
-             "<h4>Autograder results</h4></div><div class='panel-body'>"]
+             "<b>Autograder results</b></div><div class='panel-body'>"]
     if rows:
-        parts.append("<table class='table table-condensed'><tr><th>Graded cell</th>"
-                     "<th class='center'>Points</th><th>Result</th></tr>" + "".join(rows)
-                     + "</table>")
+        parts.append("<div><b>Graded cells</b></div><ul>" + "".join(rows) + "</ul>")
     if comments:
-        parts.append("<p><b>Comments</b></p><ul>"
+        parts.append("<div><b>Comments</b></div><ul>"
                      + "".join(f"<li>{html.escape(c)}</li>" for c in comments) + "</ul>")
     parts.append("</div></div>")
     return "".join(parts)
@@ -255,7 +251,7 @@ class FeedbackWriter:
         nb.metadata.pop("autograding", None)
         absent = self._absent_grades(nb, student, assignment, notebook)
         nb.cells.insert(0, nbformat.v4.new_raw_cell(
-            summary_html(nb, comments, absent), metadata={"format": "text/html"}))
+            summary_html(nb, comments, absent), metadata={"raw_mimetype": "text/html"}))
         try:
             body, _ = self._html_exporter().from_notebook_node(nb, resources=resources)
         except Exception as err:  # hostile content nbconvert cannot render: scores still show

@@ -1,7 +1,7 @@
 """The sample class: its composition, and every submission graded to its expected score.
 
 One session fixture builds the class from the masters (reference runs are cached in
-~/.cache/linreg-course/oracle) and one grades it with the pipeline, 2 workers, 5 s per cell.
+~/.cache/linreg-course/oracle) and one grades it with the pipeline, 2 workers, 10 s per cell.
 """
 
 import hashlib
@@ -54,7 +54,7 @@ def graded(sample, tmp_path_factory):
         target.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(FIXTURE, target / f"{FIXTURE_ASSIGNMENT}.ipynb")
     before = tree_hashes(submitted)
-    limits = Limits(cell_timeout=5.0, notebook_timeout=120.0, memory_bytes=int(2.5 * 2**30))
+    limits = Limits(cell_timeout=10.0, notebook_timeout=120.0, memory_bytes=int(2.5 * 2**30))
     out = tmp_path_factory.mktemp("graded")
     report = grade_submissions(submitted, out, workers=2, limits=limits, progress=False)
     return report, before, tree_hashes(submitted)

@@ -10,6 +10,7 @@ grader run them like any ungraded cell.
 
 from __future__ import annotations
 
+import copy
 import re
 from pathlib import Path
 
@@ -25,6 +26,11 @@ PACKAGE_OVERRIDE_ENV = "LINREG_COURSE_PACKAGE"
 BADGE_IMAGE = "https://colab.research.google.com/assets/colab-badge.svg"
 SETUP_MARKER = "# Course setup for Google Colab (added by `make release`)."
 SELF_CHECK_MARKER = "# Check all my answers (added by `make release`)."
+# First lines: Colab shows a `#@title` cell with "cellView": "form" as a titled, folded cell.
+SETUP_TITLE = "#@title Course setup: run this cell first in Google Colab"
+SELF_CHECK_TITLE = "#@title Check all my answers"
+# Folded code in JupyterLab (the output stays visible) and in Colab.
+FOLDED = {"jupyter": {"source_hidden": True}, "cellView": "form"}
 HIDDEN_TESTS = re.compile(r"### BEGIN HIDDEN TESTS.*?### END HIDDEN TESTS\n?", re.DOTALL)
 GITHUB_URL = re.compile(r"^https://github\.com/([\w.-]+)/([\w.-]+?)(?:\.git)?/?$")
 
@@ -114,7 +120,8 @@ def setup_source(config: dict) -> str:
     requirements = "".join(
         f"        ({_requirement_name(req)!r}, {req!r}),\n" for req in config["requirements"]
     )
-    return f'''{SETUP_MARKER}
+    return f'''{SETUP_TITLE}
+{SETUP_MARKER}
 # In Colab it installs the course helpers (course_utils) from the course repository and leaves
 # Colab's own torch, numpy and matplotlib alone; anywhere else it does nothing.
 def _course_setup_for_colab():
@@ -200,7 +207,8 @@ def self_check_source(checks) -> str:
         f"    ({label!r}, {grade_id!r}, {points!r}, (\n{_string_lines(code, ' ' * 8)}    )),\n"
         for label, grade_id, points, code in checks
     )
-    return f'''{SELF_CHECK_MARKER}
+    return f'''{SELF_CHECK_TITLE}
+{SELF_CHECK_MARKER}
 # Runs the visible tests of every exercise again, each on a copy of your variables, and prints
 # one line per exercise. The grader also runs hidden tests on other inputs. Not graded.
 # Run All stops at the first exercise that raises an error, so run this cell on its own
@@ -260,9 +268,10 @@ def _course_cell_kind(cell) -> str | None:
     source = "".join(source) if isinstance(source, list) else source
     if cell.get("cell_type") == "markdown" and BADGE_IMAGE in source:
         return "badge"
-    if cell.get("cell_type") == "code" and source.startswith(SETUP_MARKER):
+    head = source.splitlines()[:2]  # the marker follows the `#@title` line
+    if cell.get("cell_type") == "code" and SETUP_MARKER in head:
         return "setup"
-    if cell.get("cell_type") == "code" and source.startswith(SELF_CHECK_MARKER):
+    if cell.get("cell_type") == "code" and SELF_CHECK_MARKER in head:
         return "self-check"
     return None
 
@@ -270,7 +279,8 @@ def _course_cell_kind(cell) -> str | None:
 def _new_cell(kind: str, source: str, nb, code: bool):
     """A course cell with its marker metadata and, where nbformat allows ids, a stable id."""
     make = nbformat.v4.new_code_cell if code else nbformat.v4.new_markdown_cell
-    cell = make(source=source, metadata={METADATA_KEY: {"cell": kind}})
+    folded = copy.deepcopy(FOLDED) if code else {}
+    cell = make(source=source, metadata={METADATA_KEY: {"cell": kind}, **folded})
     if (nb.get("nbformat"), nb.get("nbformat_minor", 0)) >= (4, 5):
         cell["id"] = f"linreg-course-{kind}"
     else:

@@ -189,6 +189,10 @@ def test_student_notebook_stops_at_the_first_exercise(lab, page, tmp_path):
     assert setup_output.count() == 1
     badge = page.locator(f'a[href$="/notebooks/{assignment_id}.ipynb"] img[alt="Open In Colab"]')
     assert badge.count() == 1  # the rendered Colab badge on top
+    badge.scroll_into_view_if_needed()
+    setup_output.first.wait_for(state="visible")
+    page.wait_for_timeout(500)  # Lab paints cells scrolled into view a moment later
+    _screenshot(page, tmp_path, f"student_{assignment_id}_badge_and_setup")
 
 
 def test_master_shows_the_worked_number(lab, page, tmp_path):

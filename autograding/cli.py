@@ -291,8 +291,9 @@ COMMANDS = {"release": run_release, "intake": run_intake, "grade": run_grade,
 
 def main(argv=None) -> int:
     """Entry point of `linreg-grader` and `python -m autograding`."""
-    from autograding.grade import GradingError, skip_slow_optional_imports
+    from autograding.grade import GradingError
     from autograding.gradebook import GradebookError
+    from autograding.workers import RunnerError, skip_slow_optional_imports
 
     skip_slow_optional_imports()
     parser = build_parser()
@@ -300,7 +301,7 @@ def main(argv=None) -> int:
     warnings.filterwarnings("ignore", module="nbgrader")
     try:
         return COMMANDS[args.command](args)
-    except (UsageError, GradingError, GradebookError) as err:
+    except (UsageError, GradingError, GradebookError, RunnerError) as err:
         print(f"{parser.prog} {args.command}: error: {err}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -35,8 +35,6 @@ STATE_DIR = ".autograding"
 # Bump when a change to the pipeline can change scores: old markers then stop matching.
 PIPELINE_VERSION = "1"
 MAX_ATTEMPTS = 2
-SCHEDULER_HINT = ("check the address; start a scheduler with `dask scheduler` and workers with "
-                  "`dask worker ADDRESS`, or drop --scheduler to grade on this machine")
 
 
 class GradingError(RuntimeError):
@@ -117,65 +115,6 @@ class Task:
         """The resources dict nbgrader's preprocessors read."""
         return {"nbgrader": {"notebook": self.notebook, "assignment": self.assignment,
                              "student": self.student, "db_url": db_url}}
-
-
-def execute_job(job: dict) -> dict:
-    """Worker side: execute one sanitized notebook; plain data in, plain data out."""
-    import importlib
-    import traceback
-
-    import nbformat
-
-    module, _, name = job["executor"].partition(":")
-    try:
-        execute = getattr(importlib.import_module(module), name)
-        nb = nbformat.reads(job["notebook"], as_version=4)
-        result = execute(nb, limits=job["limits"], sandbox=job["sandbox"],
-                         hidden=job["hidden"])
-        return {
-            "notebook": nbformat.writes(nbformat.from_dict(result.notebook)),
-            "kernel_died": bool(result.kernel_died),
-            "timed_out": bool(result.timed_out),
-            "messages": [str(m) for m in result.messages],
-            "sandbox": str(result.sandbox),
-            "seconds": float(result.seconds),
-        }
-    except Exception:  # reported to the parent, which retries once then records an error
-        return {"error": traceback.format_exc(limit=8)}
-
-
-def skip_slow_optional_imports() -> None:
-    """Keep jsonschema (imported by nbformat) from importing rfc3987_syntax: an optional IRI
-    format checker nbformat never uses, which costs about 2 s per process start."""
-    if "jsonschema" not in sys.modules:
-        sys.modules.setdefault("rfc3987_syntax", None)
-
-
-def warm_worker(executor: str, sandbox: str, hidden: tuple) -> None:
-    """Pool initializer: start the executor's fork-server while the parent sanitizes."""
-    import importlib
-
-    skip_slow_optional_imports()
-    module = importlib.import_module(executor.partition(":")[0])
-    if hasattr(module, "warm_up"):
-        try:
-            module.warm_up(sandbox, hidden)
-        except Exception:  # the first job starts it again and reports the error
-            pass
-
-
-def resolve_sandbox(executor: str, preferred: str) -> str:
-    """The sandbox mode, decided once in the parent (so the fallback warning shows once)."""
-    import importlib
-
-    module = importlib.import_module(executor.partition(":")[0])
-    if not hasattr(module, "sandbox_mode"):
-        return preferred
-    try:
-        return module.sandbox_mode(preferred)
-    except Exception as err:
-        raise GradingError(f"--sandbox {preferred}: not usable on this machine ({err}); use "
-                           "--sandbox auto to fall back to resource limits") from err
 
 
 def atomic_write(path: Path, data: bytes | str) -> None:
@@ -319,85 +258,6 @@ def _missing_comment(task: Task) -> str:
         text += (f" Found {', '.join(others[:5])} instead: name the file {expected} "
                  "and submit again.")
     return text
-
-
-class PoolRunner:
-    """Local worker processes (spawned: no inherited threads, locks or open gradebook)."""
-
-    def __init__(self, workers: int, warm_args: tuple):
-        import multiprocessing
-        from concurrent.futures import ProcessPoolExecutor
-
-        self.workers = workers
-        self._make = lambda: ProcessPoolExecutor(
-            workers, mp_context=multiprocessing.get_context("spawn"),
-            initializer=warm_worker, initargs=warm_args)
-        self.pool = self._make()
-        self.capacity = workers
-
-    def submit(self, job):
-        """Start a job."""
-        try:
-            return self.pool.submit(execute_job, job)
-        except RuntimeError:  # broken pool after a worker died: start a fresh one
-            self.pool.shutdown(wait=False, cancel_futures=True)
-            self.pool = self._make()
-            return self.pool.submit(execute_job, job)
-
-    def wait(self, futures):
-        """Futures that finished (at least one)."""
-        from concurrent.futures import FIRST_COMPLETED, wait
-
-        return wait(futures, return_when=FIRST_COMPLETED).done
-
-    def close(self):
-        """Stop the workers."""
-        self.pool.shutdown(wait=True, cancel_futures=True)
-
-
-class DaskRunner:
-    """The same jobs on an existing Dask distributed cluster."""
-
-    def __init__(self, address: str):
-        hint = SCHEDULER_HINT
-        _check_reachable(address, hint)
-        try:
-            from distributed import Client
-
-            self.client = Client(address, timeout="20s")
-        except (OSError, TimeoutError, ValueError) as err:
-            raise GradingError(f"cannot reach the Dask scheduler at {address!r} ({err}); "
-                               f"{hint}") from err
-        self.capacity = max(1, sum(self.client.nthreads().values()))
-
-    def submit(self, job):
-        """Start a job on the cluster."""
-        return self.client.submit(execute_job, job, pure=False)
-
-    def wait(self, futures):
-        """Futures that finished (at least one)."""
-        from distributed import wait
-
-        return wait(list(futures), return_when="FIRST_COMPLETED").done
-
-    def close(self):
-        """Disconnect (the cluster keeps running)."""
-        self.client.close()
-
-
-def _check_reachable(address: str, hint: str) -> None:
-    """Fail fast (not after Dask's connect timeout) when a tcp:// scheduler refuses."""
-    import socket
-    from urllib.parse import urlsplit
-
-    parts = urlsplit(address if "://" in address else f"tcp://{address}")
-    if parts.scheme != "tcp" or not parts.hostname or not parts.port:
-        return
-    try:
-        socket.create_connection((parts.hostname, parts.port), timeout=10).close()
-    except OSError as err:
-        raise GradingError(f"cannot reach the Dask scheduler at {address!r} "
-                           f"({err.strerror or err}); {hint}") from err
 
 
 class _Batch:
@@ -585,10 +445,11 @@ def _grade_locked(submitted: Path, out_dir: Path, *, workers, scheduler, limits,
         db_url_for,
         register_masters,
     )
+    from autograding.workers import check_reachable
 
     db_url = db_url or db_url_for(out_dir)
     if scheduler:  # a wrong address should fail before any work is done
-        _check_reachable(scheduler, SCHEDULER_HINT)
+        check_reachable(scheduler)
     course = Path(course_root or DEFAULT_COURSE_ROOT)
     masters = register_masters(db_url, course, assignments)
     tasks, notes = discover(submitted, masters, assignments, students)
@@ -624,6 +485,7 @@ def _run(todo, out_dir, db_url, limits, workers, scheduler, sandbox, executor, p
          hidden):
     """Keep the runner busy, finish results in the parent as they arrive."""
     from autograding.gradebook import shared_gradebook
+    from autograding.workers import resolve_sandbox
 
     sandbox = resolve_sandbox(executor, sandbox)
     with shared_gradebook(db_url) as gradebook:
@@ -634,6 +496,8 @@ def _run(todo, out_dir, db_url, limits, workers, scheduler, sandbox, executor, p
 def _run_batch(batch, todo, workers, scheduler, progress, report):
     """The scheduling loop of _run."""
     from tqdm import tqdm
+
+    from autograding.workers import DaskRunner, PoolRunner
 
     if scheduler:
         runner = DaskRunner(scheduler)

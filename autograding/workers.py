@@ -1,0 +1,155 @@
+"""Where notebooks execute: a local pool of spawned worker processes, or a Dask cluster.
+
+Both run the same picklable job function, `execute_job`: plain data in (notebook JSON, limits,
+sandbox mode, paths the kernel must not see), plain data out (executed notebook JSON, flags,
+the executor's notes). Nothing here touches the gradebook: results go back to the parent.
+"""
+
+from __future__ import annotations
+
+import sys
+
+SCHEDULER_HINT = ("check the address; start a scheduler with `dask scheduler` and workers with "
+                  "`dask worker ADDRESS`, or drop --scheduler to grade on this machine")
+
+
+class RunnerError(RuntimeError):
+    """The workers cannot be reached (e.g. no Dask scheduler at the address)."""
+
+
+def execute_job(job: dict) -> dict:
+    """Worker side: execute one sanitized notebook; plain data in, plain data out."""
+    import importlib
+    import traceback
+
+    import nbformat
+
+    module, _, name = job["executor"].partition(":")
+    try:
+        execute = getattr(importlib.import_module(module), name)
+        nb = nbformat.reads(job["notebook"], as_version=4)
+        result = execute(nb, limits=job["limits"], sandbox=job["sandbox"],
+                         hidden=job["hidden"])
+        return {
+            "notebook": nbformat.writes(nbformat.from_dict(result.notebook)),
+            "kernel_died": bool(result.kernel_died),
+            "timed_out": bool(result.timed_out),
+            "messages": [str(m) for m in result.messages],
+            "sandbox": str(result.sandbox),
+            "seconds": float(result.seconds),
+        }
+    except Exception:  # reported to the parent, which retries once then records an error
+        return {"error": traceback.format_exc(limit=8)}
+
+
+def skip_slow_optional_imports() -> None:
+    """Keep jsonschema (imported by nbformat) from importing rfc3987_syntax: an optional IRI
+    format checker nbformat never uses, which costs about 2 s per process start."""
+    if "jsonschema" not in sys.modules:
+        sys.modules.setdefault("rfc3987_syntax", None)
+
+
+def warm_worker(executor: str, sandbox: str, hidden: tuple) -> None:
+    """Pool initializer: start the executor's fork-server while the parent sanitizes."""
+    import importlib
+
+    skip_slow_optional_imports()
+    module = importlib.import_module(executor.partition(":")[0])
+    if hasattr(module, "warm_up"):
+        try:
+            module.warm_up(sandbox, hidden)
+        except Exception:  # the first job starts it again and reports the error
+            pass
+
+
+def resolve_sandbox(executor: str, preferred: str) -> str:
+    """The sandbox mode, decided once in the parent (so the fallback warning shows once)."""
+    import importlib
+
+    module = importlib.import_module(executor.partition(":")[0])
+    if not hasattr(module, "sandbox_mode"):
+        return preferred
+    try:
+        return module.sandbox_mode(preferred)
+    except Exception as err:
+        raise RunnerError(f"--sandbox {preferred}: not usable on this machine ({err}); use "
+                           "--sandbox auto to fall back to resource limits") from err
+
+
+class PoolRunner:
+    """Local worker processes (spawned: no inherited threads, locks or open gradebook)."""
+
+    def __init__(self, workers: int, warm_args: tuple):
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        self.workers = workers
+        self._make = lambda: ProcessPoolExecutor(
+            workers, mp_context=multiprocessing.get_context("spawn"),
+            initializer=warm_worker, initargs=warm_args)
+        self.pool = self._make()
+        self.capacity = workers
+
+    def submit(self, job):
+        """Start a job."""
+        try:
+            return self.pool.submit(execute_job, job)
+        except RuntimeError:  # broken pool after a worker died: start a fresh one
+            self.pool.shutdown(wait=False, cancel_futures=True)
+            self.pool = self._make()
+            return self.pool.submit(execute_job, job)
+
+    def wait(self, futures):
+        """Futures that finished (at least one)."""
+        from concurrent.futures import FIRST_COMPLETED, wait
+
+        return wait(futures, return_when=FIRST_COMPLETED).done
+
+    def close(self):
+        """Stop the workers."""
+        self.pool.shutdown(wait=True, cancel_futures=True)
+
+
+class DaskRunner:
+    """The same jobs on an existing Dask distributed cluster."""
+
+    def __init__(self, address: str):
+        hint = SCHEDULER_HINT
+        check_reachable(address)
+        try:
+            from distributed import Client
+
+            self.client = Client(address, timeout="20s")
+        except (OSError, TimeoutError, ValueError) as err:
+            raise RunnerError(f"cannot reach the Dask scheduler at {address!r} ({err}); "
+                               f"{hint}") from err
+        self.capacity = max(1, sum(self.client.nthreads().values()))
+
+    def submit(self, job):
+        """Start a job on the cluster."""
+        return self.client.submit(execute_job, job, pure=False)
+
+    def wait(self, futures):
+        """Futures that finished (at least one)."""
+        from distributed import wait
+
+        return wait(list(futures), return_when="FIRST_COMPLETED").done
+
+    def close(self):
+        """Disconnect (the cluster keeps running)."""
+        self.client.close()
+
+
+def check_reachable(address: str, hint: str = SCHEDULER_HINT) -> None:
+    """Fail fast (not after Dask's connect timeout) when a tcp:// scheduler refuses."""
+    import socket
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(address if "://" in address else f"tcp://{address}")
+    if parts.scheme != "tcp" or not parts.hostname or not parts.port:
+        return
+    try:
+        socket.create_connection((parts.hostname, parts.port), timeout=10).close()
+    except OSError as err:
+        raise RunnerError(f"cannot reach the Dask scheduler at {address!r} "
+                           f"({err.strerror or err}); {hint}") from err

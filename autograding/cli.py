@@ -132,6 +132,9 @@ def build_parser() -> argparse.ArgumentParser:
     grade.add_argument("--course", type=Path, metavar="DIR",
                        help="course folder holding source/<assignment>/<assignment>.ipynb "
                        "(default: the autograding/ folder of this package)")
+    grade.add_argument("--no-master-check", dest="check_masters", action="store_false",
+                       help="skip running each master (its own solutions) in the sandbox first; "
+                       "that check warns when a correct solution would lose points there")
     grade.add_argument("--force", action="store_true",
                        help="grade again notebooks that are already graded and unchanged")
     grade.add_argument("--quiet", action="store_true",
@@ -218,7 +221,7 @@ def run_grade(args) -> int:
         args.submissions, args.out, workers=args.workers, scheduler=args.scheduler,
         limits=limits, force=args.force, course_root=args.course, progress=not args.quiet,
         assignments=args.assignment, students=args.student, sandbox=args.sandbox,
-        db_url=_db_url(args))
+        db_url=_db_url(args), check_masters=args.check_masters)
     if not args.quiet:
         _, rows = grade_rows(report.db_url)
         keys = {key[0] for key in report.results}
@@ -229,6 +232,9 @@ def run_grade(args) -> int:
         print(summary_table([r for r in rows if r["student_id"] in keys], flags))
     for note in report.notes:
         print(f"note: {note}", file=sys.stderr)
+    for name, (score, points) in sorted(report.master_checks.items()):
+        if score >= points:
+            print(f"master check: {name} gets full marks ({points:g}) in the sandbox")
     print(f"graded {report.graded} notebooks, {report.skipped} already graded, "
           f"{report.errors} failed, in {report.seconds:.1f} s"
           + (f" (sandbox: {report.sandbox})" if report.sandbox else ""))

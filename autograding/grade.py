@@ -79,6 +79,7 @@ class GradingReport:
     sandbox: str = ""
     csv_path: Path | None = None
     plot_path: Path | None = None
+    master_checks: dict[str, tuple[float, float]] = field(default_factory=dict)
 
     def scores(self) -> dict[tuple[str, str], dict[str, float]]:
         """{(student, assignment): {grade_id: score}}."""
@@ -105,6 +106,7 @@ class Task:
     refused: str = ""  # a reason to give zero without reading the file
     fingerprint: str = ""
     attempts: int = 0
+    canary: bool = False  # the master itself, run to check the sandbox keeps it at full marks
 
     @property
     def notebook(self) -> str:
@@ -380,11 +382,14 @@ def grade_submissions(
     sandbox: str = "auto",
     executor: str = DEFAULT_EXECUTOR,
     db_url: str | None = None,
+    check_masters: bool = False,
 ) -> GradingReport:
     """Grade submitted/<student>/<assignment>/*.ipynb into `out_dir` (see module docstring).
 
     `db_url` picks another nbgrader gradebook (e.g. the course's, for the formgrader); the
-    default is sqlite:///<out_dir>/gradebook.db.
+    default is sqlite:///<out_dir>/gradebook.db. `check_masters` also runs each master (its
+    own solutions) in the same sandbox first and notes any master that loses points there: a
+    sandbox or executor problem that would make every score of that assignment too low.
     """
 
     with warnings.catch_warnings():
@@ -394,11 +399,11 @@ def grade_submissions(
         return _grade(submitted_dir, out_dir, workers=workers, scheduler=scheduler,
                       limits=limits, force=force, course_root=course_root, progress=progress,
                       assignments=assignments, students=students, sandbox=sandbox,
-                      executor=executor, db_url=db_url)
+                      executor=executor, db_url=db_url, check_masters=check_masters)
 
 
 def _grade(submitted_dir, out_dir, *, workers, scheduler, limits, force, course_root, progress,
-           assignments, students, sandbox, executor, db_url) -> GradingReport:
+           assignments, students, sandbox, executor, db_url, check_masters) -> GradingReport:
     """grade_submissions without the warning filter."""
     started = time.monotonic()
     submitted = Path(submitted_dir)
@@ -415,7 +420,7 @@ def _grade(submitted_dir, out_dir, *, workers, scheduler, limits, force, course_
                              limits=limits, force=force, course_root=course_root,
                              progress=progress, assignments=assignments, students=students,
                              sandbox=sandbox, executor=executor, started=started,
-                             db_url=db_url)
+                             db_url=db_url, check_masters=check_masters)
 
 
 @contextmanager
@@ -435,7 +440,7 @@ def _batch_lock(out_dir: Path):
 
 def _grade_locked(submitted: Path, out_dir: Path, *, workers, scheduler, limits, force,
                   course_root, progress, assignments, students, sandbox, executor,
-                  started, db_url) -> GradingReport:
+                  started, db_url, check_masters) -> GradingReport:
     """_grade once the output folder is locked."""
     from nbgrader.api import Gradebook
 
@@ -471,7 +476,7 @@ def _grade_locked(submitted: Path, out_dir: Path, *, workers, scheduler, limits,
             hidden.add(str(Path(db_url[len("sqlite:///"):]).resolve()))
         hidden = tuple(sorted(hidden))
         _run(todo, out_dir, db_url, limits, workers, scheduler, sandbox, executor, progress,
-             report, hidden)
+             report, hidden, check_masters)
     from autograding.export import export_outputs
 
     exported = export_outputs(out_dir, db_url)
@@ -482,18 +487,62 @@ def _grade_locked(submitted: Path, out_dir: Path, *, workers, scheduler, limits,
 
 
 def _run(todo, out_dir, db_url, limits, workers, scheduler, sandbox, executor, progress, report,
-         hidden):
+         hidden, check_masters=False):
     """Keep the runner busy, finish results in the parent as they arrive."""
     from autograding.gradebook import shared_gradebook
     from autograding.workers import resolve_sandbox
 
     sandbox = resolve_sandbox(executor, sandbox)
     with shared_gradebook(db_url) as gradebook:
+        canaries = _canaries(todo) if check_masters else []
         _run_batch(_Batch(out_dir, db_url, limits, sandbox, executor, hidden, gradebook), todo,
-                   workers, scheduler, progress, report)
+                   workers, scheduler, progress, report, canaries)
 
 
-def _run_batch(batch, todo, workers, scheduler, progress, report):
+def _canaries(todo) -> list[Task]:
+    """One master-check task per master notebook that this batch grades."""
+    seen, canaries = set(), []
+    for task in todo:
+        key = (task.assignment, task.notebook)
+        if key not in seen and task.master.path is not None:
+            seen.add(key)
+            canaries.append(Task("(master)", task.assignment, task.master, task.master.path,
+                                 canary=True))
+    return canaries
+
+
+def _check_master(task: Task, result: dict, report: GradingReport, bar) -> None:
+    """Note a master that does not get full marks in this sandbox (instructor-facing)."""
+    import nbformat
+    from nbgrader.utils import determine_grade, is_grade
+
+    if "error" in result:
+        report.notes.append(f"master check: {task.path} could not be run "
+                            f"({result['error'].strip().splitlines()[-1]})")
+        return
+    nb = nbformat.reads(result["notebook"], as_version=4)
+    score = points = 0.0
+    failed = []
+    for cell in nb.cells:
+        if not is_grade(cell):
+            continue
+        got, most = determine_grade(cell)
+        score, points = score + float(got or 0.0), points + float(most)
+        if float(got or 0.0) < float(most):
+            errors = [o for o in cell.get("outputs", []) if o.get("output_type") == "error"]
+            why = (f"{errors[0].get('ename')}: {str(errors[0].get('evalue'))[:150]}" if errors
+                   else "wrote to stderr or gave partial credit")
+            failed.append(f"{cell.metadata['nbgrader']['grade_id']} ({why})")
+    report.master_checks[f"{task.assignment}/{task.notebook}"] = (score, points)
+    if failed:
+        note = (f"master check: {task.path} scores {score:g}/{points:g} in this sandbox; "
+                f"failing: {'; '.join(failed)}. The sandbox or executor breaks a correct "
+                f"solution, so scores of {task.assignment} may be too low.")
+        report.notes.append(note)
+        bar.write(f"warning: {note}", file=sys.stderr)
+
+
+def _run_batch(batch, todo, workers, scheduler, progress, report, canaries=()):
     """The scheduling loop of _run."""
     from tqdm import tqdm
 
@@ -504,7 +553,7 @@ def _run_batch(batch, todo, workers, scheduler, progress, report):
     else:
         runner = PoolRunner(max(1, min(workers or os.cpu_count() or 1, len(todo))),
                             (batch.executor, batch.sandbox, batch.hidden))
-    queue = list(reversed(todo))
+    queue = list(reversed(todo)) + list(reversed(canaries))  # masters run first
     running = {}
     bar = tqdm(total=len(todo), unit="nb", desc="grading", file=sys.stderr,
                disable=not progress, dynamic_ncols=True)
@@ -512,6 +561,17 @@ def _run_batch(batch, todo, workers, scheduler, progress, report):
         while queue or running:
             while queue and len(running) < 2 * runner.capacity:
                 task = queue.pop()
+                if task.canary:
+                    try:
+                        job, comments = batch.prepare(task)
+                    except Exception as err:  # noted, grading goes on
+                        job, comments = None, [f"{type(err).__name__}: {err}"]
+                    if job is None:
+                        report.notes.append(f"master check: {task.path} could not be "
+                                            f"prepared ({' '.join(comments)[:300]})")
+                    else:
+                        running[runner.submit(job)] = (task, job, comments)
+                    continue
                 try:
                     job, comments = batch.prepare(task)
                     if job is None:
@@ -535,6 +595,9 @@ def _run_batch(batch, todo, workers, scheduler, progress, report):
                     result = future.result()
                 except Exception as err:  # worker process died or cluster lost the task
                     result = {"error": f"{type(err).__name__}: {err}"}
+                if task.canary:
+                    _check_master(task, result, report, bar)
+                    continue
                 if "error" in result:
                     if task.attempts < MAX_ATTEMPTS:
                         task.attempts += 1

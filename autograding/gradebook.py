@@ -115,6 +115,7 @@ class MasterNotebook:
     name: str
     cells: list[MasterCell] = field(default_factory=list)
     sha256: str = ""
+    path: Path | None = None  # the master file (None when read from the gradebook alone)
 
     def cell(self, grade_id: str) -> MasterCell | None:
         """The master cell with this grade id, or None."""
@@ -207,7 +208,7 @@ def _read_master(gb, assignment_id: str, path: Path) -> MasterNotebook:
     graded = {c.name: c for c in notebook.grade_cells}
     tasks = {c.name: c for c in notebook.task_cells}
     solutions = {c.name for c in notebook.solution_cells}
-    master = MasterNotebook(assignment_id, name, sha256=file_sha256(path))
+    master = MasterNotebook(assignment_id, name, sha256=file_sha256(path), path=path)
     for grade_id in _master_order(path):
         try:
             src = gb.find_source_cell(grade_id, name, assignment_id)

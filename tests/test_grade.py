@@ -312,3 +312,28 @@ def test_a_done_marker_counts_only_with_its_scores_in_the_gradebook(graded, cour
     stale.write_text("half written")
     remove_stale_temp_files(out)
     assert not stale.exists()
+
+
+def test_master_check_warns_when_the_sandbox_breaks_a_correct_solution(tmp_path):
+    """A master whose test only passes outside the grader (here: it refuses to run under
+    NBGRADER_EXECUTION) is reported, with the failing cell, before students are blamed."""
+    from nbformat.v4 import new_code_cell, new_notebook
+
+    meta = {"nbgrader": {"grade": True, "grade_id": "env_test", "locked": True, "points": 1,
+                         "schema_version": 3, "solution": False, "task": False}}
+    master = new_notebook(cells=[new_code_cell(
+        "import os\nassert 'NBGRADER_EXECUTION' not in os.environ, 'needs a plain kernel'",
+        metadata=meta)])
+    path = tmp_path / "source" / "env" / "env.ipynb"
+    path.parent.mkdir(parents=True)
+    nbformat.write(master, path)
+    submission = tmp_path / "submitted" / "amy" / "env" / "env.ipynb"
+    submission.parent.mkdir(parents=True)
+    nbformat.write(master, submission)
+    report = grade_submissions(tmp_path / "submitted", tmp_path / "out", workers=1,
+                               limits=LIMITS, course_root=tmp_path, progress=False,
+                               check_masters=True)
+    assert report.master_checks == {"env/env": (0.0, 1.0)}
+    (note,) = [n for n in report.notes if n.startswith("master check")]
+    assert "env_test" in note and "needs a plain kernel" in note
+    assert report.totals() == {("amy", "env"): 0.0}

@@ -398,6 +398,7 @@ SINGLE_STUDENTS = [
     ("cal_colab_saved", "colab_saved"),
 ]
 EXTRA_KINDS = ("correct", "partial", "alternative", "blank")
+ROSTER_SIZE = len(FULL_STUDENTS) + len(SINGLE_STUDENTS)
 
 
 def roster(n_students: int, assignments: list[str]) -> list[tuple[str, str, list[str]]]:
@@ -892,7 +893,7 @@ def _student_order(sample: SampleClass):
     return lambda student: order.get(student, 0)
 
 
-def run_demo(out_dir="demo-out", *, n_students: int = 28, workers=None,
+def run_demo(out_dir="demo-out", *, n_students: int = ROSTER_SIZE, workers=None,
              cell_timeout: float = 10.0, course_root=None, echo=print) -> int:
     """`make demo`: run the masters, release, build a sample class, grade it, print the table."""
     from autograding.release import release_notebooks
@@ -954,8 +955,9 @@ def add_arguments(parser) -> None:
     """Options of the `demo` command."""
     parser.add_argument("--out", default="demo-out",
                         help="output folder (default ./demo-out; recreated on every run)")
-    parser.add_argument("--students", type=int, default=28,
-                        help="students in the sample class (at least 28 are made)")
+    parser.add_argument("--students", type=int, default=ROSTER_SIZE,
+                        help=f"students in the sample class (at least {ROSTER_SIZE}, the "
+                        "built-in roster; more adds correct/partial/blank copies)")
     parser.add_argument("--workers", type=int, default=None,
                         help="grading worker processes (default: number of cores)")
     parser.add_argument("--timeout", type=float, default=10.0,

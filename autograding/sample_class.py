@@ -944,8 +944,14 @@ def run_demo(out_dir="demo-out", *, n_students: int = ROSTER_SIZE, workers=None,
     echo(f"plot (PNG) : {report.plot_path}")
     echo(f"gradebook  : {report.db_url}")
     if mismatched:
-        echo(f"{len(mismatched)} submissions differ from their expected score: "
-             + ", ".join(f"{s}/{a}" for s, a in mismatched))
+        echo(f"{len(mismatched)} submissions differ from their expected score:")
+        described = sample.describe()
+        for key in mismatched:
+            result = report.results.get(key)
+            cells = report.scores().get(key, {})
+            lost = [g for g, v in sample.expected_cells[key].items() if cells.get(g) != v]
+            echo(f"  {key[0]}/{key[1]} ({described[key]}): cells {', '.join(lost)}"
+                 + (f"; {result.comments[0][:120]}" if result and result.comments else ""))
         return 1
     echo("every submission got exactly its expected score")
     return 0

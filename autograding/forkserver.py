@@ -17,6 +17,7 @@ import select
 import shutil
 import signal
 import sys
+import tempfile
 import time
 import traceback
 
@@ -231,6 +232,7 @@ class Server:
             os.chdir(job["cwd"])
             os.environ.clear()
             os.environ.update(job["env"])
+            tempfile.tempdir = None  # forget the server's cached TMPDIR: use this job's
             set_limits(job["limits"])
             # As nbclient starts kernels: history in memory (no sqlite file, no saving thread).
             sys.argv = ["ipykernel_launcher", "-f", job["conn"],

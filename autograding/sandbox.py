@@ -258,6 +258,9 @@ def _server_env(scratch: str, uid: int | None) -> dict[str, str]:
                                  "/bin"]),
         "LANG": "C.UTF-8",
         "HOME": os.path.join(scratch, "server"),
+        # /tmp is read-only in the sandbox; without a TMPDIR, `import torch._dynamo` fails
+        # half-way in the preload and every optimizer in a kernel then raises.
+        "TMPDIR": os.path.join(scratch, "server"),
         "PYTHONHASHSEED": "0",
         "PYTHONDONTWRITEBYTECODE": "1",
         "PYTHONNOUSERSITE": "1",
@@ -352,6 +355,10 @@ class ForkServer:
         ready = self.wait_for(lambda e: e["event"] == "ready", SERVER_START_TIMEOUT)
         self.pid_in_sandbox = ready["pid"]
         self.preload_failed = ready.get("failed", [])
+        if self.preload_failed:
+            # A half-imported module breaks kernels in odd ways; say so instead of hiding it.
+            _warn_once("autograding: the fork-server could not pre-import "
+                       + "; ".join(self.preload_failed))
         self.preload_seconds = ready.get("preload_seconds")
 
     def log_tail(self, lines: int = 5) -> str:

@@ -136,6 +136,22 @@ def test_nothing_left_for_the_next_student():
 
 
 @pytest.mark.parametrize("mode", MODES)
+def test_preload_completes_and_kernels_use_their_own_tmpdir(mode):
+    # A failed pre-import (here once: no writable TMPDIR for the server in bwrap) left
+    # torch._dynamo half-imported, and every torch.optim optimizer in a kernel then raised.
+    server = sandbox.ForkServer(mode, ())
+    try:
+        assert server.preload_failed == []
+    finally:
+        server.close()
+    result = execute_notebook(notebook(
+        "import os, tempfile, torch\n"
+        "torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.1)\n"
+        "print(tempfile.gettempdir() == os.environ['TMPDIR'])"), sandbox=mode)
+    assert texts(result) == ["True\n"], result.notebook.cells[0].outputs
+
+
+@pytest.mark.parametrize("mode", MODES)
 def test_modes_execute_and_limit_memory(mode):
     result = execute_notebook(notebook("import torch; print(torch.ones(2).sum().item())",
                                        "x = bytearray(50 * 2**30)", "print('ok')"),

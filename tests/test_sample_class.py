@@ -19,6 +19,8 @@ from autograding.sample_class import (
     FULL_STUDENTS,
     SINGLE_STUDENTS,
     available_assignments,
+    colab_saved,
+    grade_table,
     make_sample_class,
 )
 
@@ -174,3 +176,35 @@ def test_colab_fixture_matches_the_master():
         "w('tests/fixtures/colab_saved_example.ipynb')\"`")
     assert fixture["nbformat_minor"] == 0 and "colab" in fixture["metadata"]
     assert any(c["metadata"].get("outputId") for c in fixture["cells"])
+
+
+def test_grade_table_marks_differences(sample):
+    totals = dict(sample.expected)
+    key = next(iter(sorted(totals)))
+    totals[key] += 1
+    table, wrong = grade_table(sample, totals)
+    assert wrong == 1
+    assert sum("✘" in line for line in table.splitlines()) == 1
+    assert all(len(line) <= 100 for line in table.splitlines())
+
+
+def test_colab_saved_layout():
+    nb = {"nbformat": 4, "nbformat_minor": 5, "metadata": {"kernelspec": {"name": "python3"}},
+          "cells": [{"cell_type": "code", "id": "a1", "execution_count": None, "outputs": [],
+                     "metadata": {"nbgrader": {"grade_id": "answer", "solution": True},
+                                  "deletable": False},
+                     "source": "x = 1\nprint(x)\n"}]}
+    executed = {"cells": [dict(nb["cells"][0], outputs=[
+        {"output_type": "stream", "name": "stdout", "text": "1\n"}])]}
+    text = colab_saved(nb, seed="t", executed=executed, badge_url="https://example.org/nb")
+    saved = json.loads(text)
+    assert list(saved) == ["nbformat", "nbformat_minor", "metadata", "cells"]
+    assert saved["nbformat_minor"] == 0 and saved["metadata"]["accelerator"] == "GPU"
+    badge, cell = saved["cells"]
+    assert badge["metadata"] == {"id": "view-in-github", "colab_type": "text"}
+    assert "id" not in cell and len(cell["metadata"]["id"]) == 12
+    assert cell["metadata"]["nbgrader"]["grade_id"] == "answer"
+    assert "deletable" not in cell["metadata"] and cell["metadata"]["outputId"]
+    assert cell["source"] == ["x = 1\n", "print(x)\n"]
+    assert cell["outputs"][0]["text"] == ["1\n"]
+    assert text == colab_saved(nb, seed="t", executed=executed, badge_url="https://example.org/nb")

@@ -119,13 +119,13 @@ def kernel_env(**extra) -> dict:
     return env
 
 
-def execute(path: Path, extra_cells=()) -> nbformat.NotebookNode:
+def execute(path: Path, extra_cells=(), **env) -> nbformat.NotebookNode:
     """Execute a notebook top to bottom in its own folder, keeping going after errors."""
     nb = nbformat.read(path, as_version=4)
     nb.cells.extend(extra_cells)
     client = NotebookClient(nb, timeout=CELL_TIMEOUT, kernel_name="python3", allow_errors=True,
                             resources={"metadata": {"path": str(path.parent)}})
-    client.execute(env=kernel_env())
+    client.execute(env=kernel_env(**env))
     return nb
 
 
@@ -162,6 +162,7 @@ def executed_master(aid: str):
 
 @functools.cache
 def executed_student(aid: str):
+    """The released notebook, unanswered, run as a student would (Run All)."""
     return execute(require(STUDENTS[aid]))
 
 

@@ -29,8 +29,8 @@ from autograding.gradebook import (
 
 HIDDEN_FAILED = "a hidden test in this cell failed"
 HIDDEN_OUTPUT_NOTE = "(the output of this test cell is not shown: it contains hidden tests)"
-STDERR_NOTE = ("this test cell wrote to stderr (for example a warning); nbgrader counts that as "
-               "a failure")
+STDERR_NOTE = ("this test cell wrote to stderr (for example a warning); only errors fail a test, "
+               "so this does not cost points")
 HIDDEN_SOURCE_NOTE = "# (hidden tests of this cell are not shown)"
 # Errors the executor writes itself (no frames). A student can print a frameless error too
 # (`%xmode Minimal`), so their message is never shown: the executor's own notes reach the

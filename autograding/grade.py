@@ -300,9 +300,10 @@ class _Batch:
     def finish(self, task: Task, result: dict | None, comments: list[str]) -> None:
         """Scores into the gradebook, autograded notebook, feedback, then the done-marker."""
         import nbformat
-        from nbgrader.preprocessors import LimitOutput, SaveAutoGrades
+        from nbgrader.preprocessors import LimitOutput
 
         from autograding.gradebook import quiet_logger
+        from autograding.scoring import SaveScores
 
         stamp, stamp_notes = _read_timestamp(task.path.parent) if not task.refused else ({}, [])
         comments = comments + stamp_notes
@@ -329,7 +330,7 @@ class _Batch:
             _fail_after_dead_kernel(nb, result)
             log = quiet_logger()
             nb, resources = LimitOutput(log=log).preprocess(nb, resources)
-            nb, resources = SaveAutoGrades(log=log).preprocess(nb, resources)
+            nb, resources = SaveScores(log=log).preprocess(nb, resources)
         nb.metadata["autograding"] = {"comments": comments, "status": status,
                                       "fingerprint": task.fingerprint, "seconds": seconds}
         atomic_write(autograded_path(self.out_dir, task.student, task.assignment, task.notebook),
@@ -514,7 +515,9 @@ def _canaries(todo) -> list[Task]:
 def _check_master(task: Task, result: dict, report: GradingReport, bar) -> None:
     """Note a master that does not get full marks in this sandbox (instructor-facing)."""
     import nbformat
-    from nbgrader.utils import determine_grade, is_grade
+    from nbgrader.utils import is_grade
+
+    from autograding.scoring import score_cell
 
     if "error" in result:
         report.notes.append(f"master check: {task.path} could not be run "
@@ -526,12 +529,12 @@ def _check_master(task: Task, result: dict, report: GradingReport, bar) -> None:
     for cell in nb.cells:
         if not is_grade(cell):
             continue
-        got, most = determine_grade(cell)
+        got, most = score_cell(cell)
         score, points = score + float(got or 0.0), points + float(most)
         if float(got or 0.0) < float(most):
             errors = [o for o in cell.get("outputs", []) if o.get("output_type") == "error"]
             why = (f"{errors[0].get('ename')}: {str(errors[0].get('evalue'))[:150]}" if errors
-                   else "wrote to stderr or gave partial credit")
+                   else "gave partial credit")
             failed.append(f"{cell.metadata['nbgrader']['grade_id']} ({why})")
     report.master_checks[f"{task.assignment}/{task.notebook}"] = (score, points)
     if failed:

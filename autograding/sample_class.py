@@ -731,15 +731,16 @@ def execute_plain(notebooks: list[dict], timeout: float = ORACLE_TIMEOUT) -> lis
 
 
 def cell_scores(nb: dict, points: dict[str, float]) -> dict[str, float]:
-    """nbgrader's score of each graded cell of an executed notebook (errors/stderr -> 0)."""
+    """The grader's score of each graded cell of an executed notebook (errors -> 0)."""
     import nbformat
-    from nbgrader.utils import determine_grade
+
+    from autograding.scoring import score_cell
 
     scores = {}
     for cell in nbformat.from_dict(nb).cells:
         grade_id = _grade_id(cell)
         if grade_id in points and grade_id not in scores:
-            score, _ = determine_grade(cell)
+            score, _ = score_cell(cell)
             scores[grade_id] = float(score or 0.0)
     return {g: scores.get(g, 0.0) for g in points}
 

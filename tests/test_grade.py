@@ -72,8 +72,9 @@ CLASS = {
                   {"square_test": 0, "cube_test": 3}),
     "d_visible_wrong": (student_notebook(square_body="return 0"),
                         {"square_test": 0, "cube_test": 3}),
+    # A warning on stderr does not fail a correct answer (nbgrader itself would give 0).
     "e_stderr": (student_notebook(square_body="import sys; sys.stderr.write('w'); return x * x"),
-                 {"square_test": 0, "cube_test": 3}),
+                 {"square_test": 2, "cube_test": 3}),
     "f_deleted_test": (_deleted_test(), {"square_test": 2, "cube_test": 3}),
     "g_edited_test": (_edited_test(), {"square_test": 0, "cube_test": 3}),
     "h_duplicated_test": (_duplicated_test(), {"square_test": 0, "cube_test": 3}),

@@ -231,14 +231,17 @@ def _check_all_answers(tests, user_globals):
     for label, grade_id, points, code in tests:
         total += points
         printed, errors = io.StringIO(), io.StringIO()  # kept out of the summary
+        warned = ""
         try:
-            with contextlib.redirect_stdout(printed), contextlib.redirect_stderr(errors), \
-                    warnings.catch_warnings(record=True) as caught:
-                exec(compile(code, f"<visible tests of {{grade_id}}>", "exec"), dict(user_globals))
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                with contextlib.redirect_stdout(printed), contextlib.redirect_stderr(errors):
+                    exec(compile(code, f"<visible tests of {{grade_id}}>", "exec"),
+                         dict(user_globals))
             stderr = [f"{{w.category.__name__}}: {{w.message}}" for w in caught]
             stderr += errors.getvalue().strip().splitlines()
-            if stderr:  # a warning lands on stderr, and nbgrader gives such a test cell 0
-                raise RuntimeError(f"the test wrote to stderr (graded 0): {{stderr[0]}}")
+            # The course's grader counts only errors; a warning is worth reading, not a failure.
+            warned = f" (but it warned: {{stderr[0][:100]}})" if stderr else ""
         except (Exception, SystemExit) as err:
             if isinstance(err, NotImplementedError):
                 reason = "not answered yet (NotImplementedError)"
@@ -250,7 +253,7 @@ def _check_all_answers(tests, user_globals):
             print(f"✘ {{label}} [{{grade_id}}] 0/{{points:g}}: {{reason}}")
         else:
             earned += points
-            print(f"✔ {{label}} [{{grade_id}}] {{points:g}}/{{points:g}}")
+            print(f"✔ {{label}} [{{grade_id}}] {{points:g}}/{{points:g}}{{warned}}")
     print(f"Visible tests: {{earned:g}}/{{total:g}} points. Hidden tests on other inputs decide "
           "the grade.")
 

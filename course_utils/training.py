@@ -1,7 +1,15 @@
 """Training loops that return the loss history (scratch updater or torch.optim optimizer)."""
 
+import importlib.util
+
 import torch
-from tqdm.auto import tqdm
+
+# tqdm.auto warns on stderr when ipywidgets is missing (a bare Colab-like kernel): fall back
+# to the text bar there instead.
+if importlib.util.find_spec("ipywidgets") is not None:
+    from tqdm.auto import tqdm
+else:
+    from tqdm.std import tqdm
 
 from .quiet import interactive
 

@@ -38,13 +38,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-ASSIGNMENT_IDS = (
-    "01_vectorization",
-    "02_linreg_scratch",
-    "03_linreg_concise",
-    "04_loss_functions",
-    "05_mse_gradients",
-)
+from autograding.release import ASSIGNMENT_IDS
+
 COURSE_ROOT = Path(__file__).resolve().parent
 REPORT_NAME = "intake_report"
 JUNK_DIRS = {"__macosx", ".ipynb_checkpoints", ".git", "__pycache__", ".trash", ".trashes"}

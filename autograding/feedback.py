@@ -42,6 +42,32 @@ EXECUTOR_ERRORS = {
 ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 FRAME = re.compile(r"Cell In\s*\[(\d+)\],\s*line (\d+)")
 SCRUB_MIN_CHARS = 6
+HIGHLIGHT_CACHE_SIZE = 4096
+
+
+class CachedHighlight:
+    """nbconvert's `highlight_code` filter, memoized: most cells (prose, tests, demos) are the
+    same in every submission, and pygments was a third of the time of a feedback render."""
+
+    def __init__(self):
+        self.lexer = None  # the notebook's pygments lexer, set before each render
+        self._filters = {}
+        self._cache = {}
+
+    def __call__(self, source, language=None, metadata=None):
+        """Highlighted HTML, as nbconvert's Highlight2HTML(pygments_lexer=lexer) gives it."""
+        # Highlight2HTML reads only these from the cell metadata.
+        magics = metadata.get("magics_language") if metadata else None
+        key = (self.lexer, source, language, magics)
+        if key not in self._cache:
+            if self.lexer not in self._filters:
+                from nbconvert.filters.highlight import Highlight2HTML
+
+                self._filters[self.lexer] = Highlight2HTML(pygments_lexer=self.lexer)
+            if len(self._cache) >= HIGHLIGHT_CACHE_SIZE:
+                self._cache.clear()
+            self._cache[key] = self._filters[self.lexer](source, language, metadata)
+        return self._cache[key]
 
 
 def _frames_in_cell(output, execution_count) -> list[int] | None:
@@ -184,6 +210,7 @@ class FeedbackWriter:
         self.gradebook = gradebook  # an open nbgrader Gradebook to reuse, else one per call
         self._masters = None
         self._exporter = None
+        self._highlight = CachedHighlight()
 
     def _master_cells(self, assignment: str):
         """Master notebooks of an assignment, read from the gradebook once."""
@@ -205,7 +232,8 @@ class FeedbackWriter:
             config.HTMLExporter.extra_template_basedirs = [str(base / "templates")]
             config.HTMLExporter.extra_template_paths = [
                 str(base / "static" / "node_modules" / "bootstrap" / "dist" / "css")]
-            self._exporter = HTMLExporter(config=config)
+            self._exporter = HTMLExporter(config=config,
+                                          filters={"highlight_code": self._highlight})
             self._exporter.register_preprocessor(CSSHTMLHeaderPreprocessor(), enabled=True)
         return self._exporter
 
@@ -252,6 +280,8 @@ class FeedbackWriter:
         absent = self._absent_grades(nb, student, assignment, notebook)
         nb.cells.insert(0, nbformat.v4.new_raw_cell(
             summary_html(nb, comments, absent), metadata={"raw_mimetype": "text/html"}))
+        langinfo = nb.metadata.get("language_info", {})
+        self._highlight.lexer = langinfo.get("pygments_lexer", langinfo.get("name", None))
         try:
             body, _ = self._html_exporter().from_notebook_node(nb, resources=resources)
         except Exception as err:  # hostile content nbconvert cannot render: scores still show

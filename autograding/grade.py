@@ -35,6 +35,9 @@ STATE_DIR = ".autograding"
 # Bump when a change to the pipeline can change scores: old markers then stop matching.
 PIPELINE_VERSION = "1"
 MAX_ATTEMPTS = 2
+# Jobs handed to the runner per worker: the parent finishes results (gradebook, feedback) one
+# at a time, and a worker must find its next notebook queued meanwhile, not wait for it.
+JOBS_PER_WORKER = 3
 
 
 class GradingError(RuntimeError):
@@ -443,20 +446,60 @@ def _grade_locked(submitted: Path, out_dir: Path, *, workers, scheduler, limits,
                   course_root, progress, assignments, students, sandbox, executor,
                   started, db_url, check_masters) -> GradingReport:
     """_grade once the output folder is locked."""
-    from nbgrader.api import Gradebook
-
-    from autograding.gradebook import (
-        COURSE_ID,
-        DEFAULT_COURSE_ROOT,
-        db_url_for,
-        register_masters,
-    )
-    from autograding.workers import check_reachable
+    from autograding.gradebook import DEFAULT_COURSE_ROOT, db_url_for
+    from autograding.workers import check_reachable, resolve_sandbox
 
     db_url = db_url or db_url_for(out_dir)
     if scheduler:  # a wrong address should fail before any work is done
         check_reachable(scheduler)
     course = Path(course_root or DEFAULT_COURSE_ROOT)
+    sandbox = resolve_sandbox(executor, sandbox)
+    # The kernels must not see the grader's output, the other submissions or the masters.
+    hidden = {str(out_dir), str(submitted.resolve()), str(course.resolve())}
+    if db_url.startswith("sqlite:///"):
+        hidden.add(str(Path(db_url[len("sqlite:///"):]).resolve()))
+    hidden = tuple(sorted(hidden))
+    runner = None
+    try:
+        if not scheduler:  # workers start their fork-servers while the gradebook is set up
+            runner = _early_pool(submitted, workers, assignments, students,
+                                 (executor, sandbox, hidden))
+        return _grade_prepared(submitted, out_dir, workers=workers, scheduler=scheduler,
+                               limits=limits, force=force, course=course, progress=progress,
+                               assignments=assignments, students=students, sandbox=sandbox,
+                               executor=executor, started=started, db_url=db_url,
+                               check_masters=check_masters, hidden=hidden, runner=runner)
+    finally:
+        if runner is not None:
+            runner.join()
+
+
+def _early_pool(submitted: Path, workers, assignments, students, warm_args):
+    """A local worker pool sized for the submission folders found, or None when there are
+    none (nothing to execute)."""
+    from autograding.workers import PoolRunner
+
+    folders = 0
+    for student_dir in _listing(submitted, []):
+        if student_dir.name.startswith(".") or (students and student_dir.name not in students):
+            continue
+        if student_dir.is_dir() and not student_dir.is_symlink():
+            folders += sum(1 for folder in _listing(student_dir, [])
+                           if not folder.name.startswith(".")
+                           and not (assignments and folder.name not in assignments))
+    if not folders:
+        return None
+    return PoolRunner(max(1, min(workers or os.cpu_count() or 1, folders)), warm_args)
+
+
+def _grade_prepared(submitted: Path, out_dir: Path, *, workers, scheduler, limits, force,
+                    course, progress, assignments, students, sandbox, executor, started,
+                    db_url, check_masters, hidden, runner) -> GradingReport:
+    """_grade_locked once the sandbox is decided and the local workers are starting."""
+    from nbgrader.api import Gradebook
+
+    from autograding.gradebook import COURSE_ID, register_masters
+
     masters = register_masters(db_url, course, assignments)
     tasks, notes = discover(submitted, masters, assignments, students)
     report = GradingReport(out_dir, db_url, notes=notes)
@@ -471,13 +514,10 @@ def _grade_locked(submitted: Path, out_dir: Path, *, workers, scheduler, limits,
                 todo.append(task)
     limits = limits if limits is not None else default_limits()
     if todo:
-        # The kernels must not see the grader's output, the other submissions or the masters.
-        hidden = {str(out_dir), str(submitted.resolve()), str(course.resolve())}
-        if db_url.startswith("sqlite:///"):
-            hidden.add(str(Path(db_url[len("sqlite:///"):]).resolve()))
-        hidden = tuple(sorted(hidden))
         _run(todo, out_dir, db_url, limits, workers, scheduler, sandbox, executor, progress,
-             report, hidden, check_masters)
+             report, hidden, check_masters, runner)
+    elif runner is not None:
+        runner.close(wait=False)
     from autograding.export import export_outputs
 
     exported = export_outputs(out_dir, db_url)
@@ -488,16 +528,15 @@ def _grade_locked(submitted: Path, out_dir: Path, *, workers, scheduler, limits,
 
 
 def _run(todo, out_dir, db_url, limits, workers, scheduler, sandbox, executor, progress, report,
-         hidden, check_masters=False):
-    """Keep the runner busy, finish results in the parent as they arrive."""
+         hidden, check_masters=False, runner=None):
+    """Keep the runner busy, finish results in the parent as they arrive (`sandbox` is
+    resolved already; `runner` is a pool started early, else one is made here)."""
     from autograding.gradebook import shared_gradebook
-    from autograding.workers import resolve_sandbox
 
-    sandbox = resolve_sandbox(executor, sandbox)
     with shared_gradebook(db_url) as gradebook:
         canaries = _canaries(todo) if check_masters else []
         _run_batch(_Batch(out_dir, db_url, limits, sandbox, executor, hidden, gradebook), todo,
-                   workers, scheduler, progress, report, canaries)
+                   workers, scheduler, progress, report, canaries, runner)
 
 
 def _canaries(todo) -> list[Task]:
@@ -545,15 +584,16 @@ def _check_master(task: Task, result: dict, report: GradingReport, bar) -> None:
         bar.write(f"warning: {note}", file=sys.stderr)
 
 
-def _run_batch(batch, todo, workers, scheduler, progress, report, canaries=()):
+def _run_batch(batch, todo, workers, scheduler, progress, report, canaries=(), runner=None):
     """The scheduling loop of _run."""
     from tqdm import tqdm
 
     from autograding.workers import DaskRunner, PoolRunner
 
-    if scheduler:
+    early = runner is not None  # a local pool _grade_locked started and joins
+    if scheduler and not early:
         runner = DaskRunner(scheduler)
-    else:
+    elif not early:
         runner = PoolRunner(max(1, min(workers or os.cpu_count() or 1, len(todo))),
                             (batch.executor, batch.sandbox, batch.hidden))
     queue = list(reversed(todo)) + list(reversed(canaries))  # masters run first
@@ -562,7 +602,7 @@ def _run_batch(batch, todo, workers, scheduler, progress, report, canaries=()):
                disable=not progress, dynamic_ncols=True)
     try:
         while queue or running:
-            while queue and len(running) < 2 * runner.capacity:
+            while queue and len(running) < JOBS_PER_WORKER * runner.capacity:
                 task = queue.pop()
                 if task.canary:
                     try:
@@ -622,7 +662,12 @@ def _run_batch(batch, todo, workers, scheduler, progress, report, canaries=()):
                 bar.update(1)
     finally:
         bar.close()
-        runner.close()
+        # Local workers stop (fork-servers and all) while the parent exports; _grade_locked
+        # joins them before returning.
+        if early:
+            runner.close(wait=False)
+        else:
+            runner.close()
     report.sandbox = ", ".join(sorted(batch.sandboxes))
 
 

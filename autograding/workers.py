@@ -89,6 +89,7 @@ class PoolRunner:
             initializer=warm_worker, initargs=warm_args)
         self.pool = self._make()
         self.capacity = workers
+        self._closing = None
 
     def submit(self, job):
         """Start a job."""
@@ -105,9 +106,21 @@ class PoolRunner:
 
         return wait(futures, return_when=FIRST_COMPLETED).done
 
-    def close(self):
-        """Stop the workers."""
-        self.pool.shutdown(wait=True, cancel_futures=True)
+    def close(self, wait: bool = True):
+        """Stop the workers; with wait=False they stop in the background until join()."""
+        import threading
+
+        if self._closing is None:
+            self._closing = threading.Thread(
+                target=self.pool.shutdown, kwargs={"wait": True, "cancel_futures": True},
+                name="pool-shutdown", daemon=True)
+            self._closing.start()
+        if wait:
+            self._closing.join()
+
+    def join(self):
+        """Stop the workers (if not yet asked to) and wait until they are gone."""
+        self.close(wait=True)
 
 
 class DaskRunner:

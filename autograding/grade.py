@@ -620,9 +620,7 @@ def _run_batch(batch, todo, workers, scheduler, progress, report, canaries=(), r
                     if job is None:
                         batch.finish(task, None, comments)
                 except Exception as err:  # a grader bug must not stop the batch
-                    batch.gb.db.rollback()
-                    _not_graded(report, task, f"{type(err).__name__}: {err}")
-                    bar.update(1)
+                    _grader_failed(batch, report, task, bar, err)
                     continue
                 if job is None:
                     report.graded += 1
@@ -653,9 +651,7 @@ def _run_batch(batch, todo, workers, scheduler, progress, report, canaries=(), r
                 try:
                     batch.finish(task, result, comments)
                 except Exception as err:  # a grader bug must not stop the batch
-                    batch.gb.db.rollback()
-                    _not_graded(report, task, f"{type(err).__name__}: {err}")
-                    bar.update(1)
+                    _grader_failed(batch, report, task, bar, err)
                     continue
                 report.graded += 1
                 bar.set_postfix_str(f"{task.student}/{task.assignment}", refresh=False)
@@ -669,6 +665,13 @@ def _run_batch(batch, todo, workers, scheduler, progress, report, canaries=(), r
         else:
             runner.close()
     report.sandbox = ", ".join(sorted(batch.sandboxes))
+
+
+def _grader_failed(batch, report: GradingReport, task: Task, bar, err: Exception) -> None:
+    """Undo the notebook's half-written gradebook changes and note it as not graded."""
+    batch.gb.db.rollback()
+    _not_graded(report, task, f"{type(err).__name__}: {err}")
+    bar.update(1)
 
 
 def _not_graded(report: GradingReport, task: Task, why: str) -> None:

@@ -338,3 +338,30 @@ def test_master_check_warns_when_the_sandbox_breaks_a_correct_solution(tmp_path)
     (note,) = [n for n in report.notes if n.startswith("master check")]
     assert "env_test" in note and "needs a plain kernel" in note
     assert report.totals() == {("amy", "env"): 0.0}
+
+
+def test_a_grader_bug_in_one_notebook_is_noted_and_the_rerun_grades_it(graded, course,
+                                                                        tmp_path, monkeypatch):
+    from autograding import grade
+
+    root, submitted = course
+    report, _, _, _ = graded
+    students = ["a_correct", "d_visible_wrong"]
+    sub = _subset(submitted, tmp_path / "submitted", students)
+    original_finish = grade._Batch.finish
+
+    def finish_with_a_bug(self, task, result, comments):
+        if task.student == "a_correct":
+            raise KeyError("simulated grader bug")
+        return original_finish(self, task, result, comments)
+
+    monkeypatch.setattr(grade._Batch, "finish", finish_with_a_bug)
+    first = grade_submissions(sub, tmp_path / "out", workers=1, limits=LIMITS,
+                              course_root=root, progress=False)
+    assert first.errors == 1 and first.graded == 1
+    assert any("a_correct" in note and "simulated grader bug" in note for note in first.notes)
+    monkeypatch.setattr(grade._Batch, "finish", original_finish)
+    rerun = grade_submissions(sub, tmp_path / "out", workers=1, limits=LIMITS,
+                              course_root=root, progress=False)
+    assert rerun.errors == 0 and rerun.graded == 1, "only the failed notebook is graded again"
+    assert rerun.scores() == {k: v for k, v in report.scores().items() if k[0] in students}

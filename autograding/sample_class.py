@@ -285,10 +285,13 @@ if not _escaped:
 
 
 def _network(**_) -> str:
+    # Loopback only: even when the grader falls back to plain rlimits (no network namespace),
+    # a sample student must not send traffic off this machine. That the sandbox cuts the
+    # network is asserted by tests/test_sandbox.py::test_no_network with a live listener.
     return '''import socket
 
 _reached = []
-for _host, _port in [("pypi.org", 443), ("1.1.1.1", 53), ("127.0.0.1", 22)]:
+for _host, _port in [("127.0.0.1", 22), ("127.0.0.1", 80), ("127.0.0.1", 8888)]:
     try:
         socket.create_connection((_host, _port), timeout=2).close()
         _reached.append(_host)

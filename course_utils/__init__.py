@@ -17,7 +17,15 @@ from .examples import (
 from .losses import absolute_loss, huber_loss, log_cosh_loss, quantile_loss, squared_loss
 from .models import LinearRegression, least_squares, linreg
 from .optim import sgd
-from .plotting import Animator, plot, set_axes, set_figsize, set_theme, use_svg_display
+from .plotting import (
+    Animator,
+    plot,
+    set_axes,
+    set_figsize,
+    set_theme,
+    show_figure,
+    use_svg_display,
+)
 from .quiet import interactive, is_grading
 from .timing import Timer, best_time
 from .training import evaluate_loss, train, train_epoch, train_scratch
@@ -29,7 +37,7 @@ __all__ = [
     "check_close", "check_fraction", "check_shape", "check_true", "data_iter", "evaluate_loss",
     "huber_loss", "interactive", "is_grading", "least_squares", "lecture_toy", "linreg",
     "load_array", "log_cosh_loss", "mse_example", "plot", "quantile_loss", "seed_everything",
-    "set_axes", "set_figsize", "set_theme", "sgd", "six_example_batches", "six_examples",
-    "squared_loss", "synthetic_data", "train", "train_epoch", "train_scratch", "try_gpu",
-    "use_svg_display",
+    "set_axes", "set_figsize", "set_theme", "sgd", "show_figure", "six_example_batches",
+    "six_examples", "squared_loss", "synthetic_data", "train", "train_epoch", "train_scratch",
+    "try_gpu", "use_svg_display",
 ]

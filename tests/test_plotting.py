@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 import torch
 
-from course_utils import Animator, plot, set_figsize, set_theme
+from course_utils import Animator, plot, set_figsize, set_theme, show_figure
 
 
 @pytest.fixture(autouse=True)
@@ -51,3 +51,12 @@ def test_animator_records_points_quietly_and_shows_once(capsys):
     animator.show()
     assert len(animator.axes[0].lines) == 2
     assert animator.axes[0].get_xlabel() == "epoch"
+
+
+def test_show_figure_closes_without_drawing_while_grading(monkeypatch):
+    monkeypatch.setenv("NBGRADER_EXECUTION", "autograde")
+    fig, _ = plt.subplots()
+    drawn = []
+    fig.canvas.mpl_connect("draw_event", drawn.append)
+    show_figure(fig)
+    assert not plt.fignum_exists(fig.number) and drawn == []

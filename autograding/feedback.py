@@ -219,12 +219,14 @@ class FeedbackWriter:
         return self._masters.get(assignment, [])
 
     def _html_exporter(self):
-        """nbconvert's HTML exporter configured as nbgrader's GenerateFeedback configures it."""
+        """nbconvert's HTML exporter (without its slow re-parse, see feedback_exporter)
+        configured as nbgrader's GenerateFeedback configures it."""
         if self._exporter is None:
             import nbgrader
-            from nbconvert.exporters import HTMLExporter
             from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
             from traitlets.config import Config
+
+            from autograding.feedback_exporter import FeedbackHTMLExporter
 
             base = Path(nbgrader.__file__).parent / "server_extensions" / "formgrader"
             config = Config()
@@ -232,8 +234,8 @@ class FeedbackWriter:
             config.HTMLExporter.extra_template_basedirs = [str(base / "templates")]
             config.HTMLExporter.extra_template_paths = [
                 str(base / "static" / "node_modules" / "bootstrap" / "dist" / "css")]
-            self._exporter = HTMLExporter(config=config,
-                                          filters={"highlight_code": self._highlight})
+            self._exporter = FeedbackHTMLExporter(config=config,
+                                                  filters={"highlight_code": self._highlight})
             self._exporter.register_preprocessor(CSSHTMLHeaderPreprocessor(), enabled=True)
         return self._exporter
 

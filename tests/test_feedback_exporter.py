@@ -1,0 +1,85 @@
+"""The feedback exporter gives nbconvert's HTMLExporter page without its BeautifulSoup pass."""
+
+import base64
+
+import nbformat
+from bs4 import BeautifulSoup
+from nbconvert.exporters import HTMLExporter
+
+from autograding.feedback_exporter import (
+    MISSING_ALT,
+    FeedbackHTMLExporter,
+    add_accessibility_attributes,
+)
+
+PNG = base64.b64encode(bytes.fromhex(
+    "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+    "1f15c4890000000d49444154789c6360000002000154a24f5d0000000049454e44ae426082")).decode()
+
+
+def _notebook():
+    """Code with outputs of every kind the attributes concern, and student HTML."""
+    cells = [
+        nbformat.v4.new_markdown_cell("# Title\n\nSome *prose* and ![a picture](x.png)."),
+        nbformat.v4.new_code_cell("def f(x):\n    return x * 2  # a comment > 1\nf(3)", outputs=[
+            nbformat.v4.new_output("execute_result", {"text/plain": "6"}, execution_count=1),
+            nbformat.v4.new_output("stream", name="stdout", text="a < b > c\n"),
+            nbformat.v4.new_output("display_data", {"image/png": PNG, "text/plain": "fig"}),
+            nbformat.v4.new_output("display_data", {
+                "text/html": "<div class='jp-OutputArea-output'><img src='y.png'>"
+                             "<img alt='kept' src='z.png'/></div>"}),
+        ], execution_count=1),
+        nbformat.v4.new_code_cell("raise ValueError('no')", outputs=[
+            nbformat.v4.new_output("error", ename="ValueError", evalue="no", traceback=["x"])]),
+    ]
+    return nbformat.v4.new_notebook(cells=cells, metadata={
+        "language_info": {"name": "python", "pygments_lexer": "ipython3"}})
+
+
+def _canonical(page: str) -> str:
+    return str(BeautifulSoup(page, features="html.parser"))
+
+
+def test_same_page_as_nbconvert_for_lab_and_classic_templates():
+    """Parsed and serialized alike, both pages are identical (the attributes included)."""
+    nb = _notebook()
+    for template in ("lab", "classic"):
+        ours, _ = FeedbackHTMLExporter(template_name=template).from_notebook_node(nb)
+        theirs, _ = HTMLExporter(template_name=template).from_notebook_node(nb)
+        assert _canonical(ours) == _canonical(theirs), template
+        assert MISSING_ALT in ours
+
+
+def test_attributes_are_added_only_where_missing():
+    page = ('<main class="jp-Notebook" data-x="1">'
+            '<img src="a.png"><img alt="" src="b.png"/><IMG SRC=c.png>'
+            '<div class="x jp-OutputArea-output y">1</div>'
+            '<div class="jp-Cell-inputWrapper" tabindex="-1">2</div>'
+            "<div class='jp-OutputArea-outputs'>3</div><span class=jp-OutputArea-output>4</span>")
+    soup = BeautifulSoup(add_accessibility_attributes(page), features="html.parser")
+    images = soup.find_all("img")
+    assert [img.get("alt") for img in images] == [MISSING_ALT, "", MISSING_ALT]
+    divs = soup.find_all("div")
+    assert [div.get("tabindex") for div in divs] == ["0", "-1", None]
+    assert soup.find("span").get("tabindex") is None
+    assert add_accessibility_attributes("<p>no tags to change</p>") == "<p>no tags to change</p>"
+    outside = '<div class="jp-OutputArea-output">no notebook element</div>'
+    assert add_accessibility_attributes(outside) == outside
+
+
+def test_in_process_alembic_head_is_what_the_alembic_command_prints(monkeypatch):
+    """nbgrader stamps new gradebooks by running `alembic heads`; ours reads the same revision
+    without a subprocess (and without the venv's bin on PATH)."""
+    import os
+    import subprocess
+    import sys
+
+    from nbgrader.dbutil import _temp_alembic_ini
+
+    from autograding.gradebook import alembic_head
+
+    bin_dir = os.path.dirname(sys.executable)
+    monkeypatch.setenv("PATH", bin_dir + os.pathsep + os.environ.get("PATH", ""))
+    with _temp_alembic_ini("sqlite:////tmp/gradebook.db") as ini:  # as nbgrader.api does it
+        printed = subprocess.check_output(["alembic", "-c", ini, "heads"], text=True)
+    assert alembic_head() == printed.split("\n")[0].split(" ")[0]

@@ -396,6 +396,9 @@ def grade_submissions(
     sandbox or executor problem that would make every score of that assignment too low.
     """
 
+    from autograding.workers import skip_slow_optional_imports
+
+    skip_slow_optional_imports()  # as the CLI does, for callers that import this directly
     with warnings.catch_warnings():
         # nbgrader's add_submission triggers SQLAlchemy autoflush warnings on every new
         # submission (harmless, also under `nbgrader autograde`); keep the terminal readable.

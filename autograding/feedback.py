@@ -202,6 +202,27 @@ def summary_html(nb, comments: list[str], absent=()) -> str:
     return "".join(parts)
 
 
+def feedback_html_exporter(highlight=None):
+    """nbconvert's HTML exporter (without its slow re-parse, with a Content-Security-Policy:
+    see feedback_exporter) configured as nbgrader's GenerateFeedback configures it."""
+    import nbgrader
+    from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
+    from traitlets.config import Config
+
+    from autograding.feedback_exporter import FeedbackHTMLExporter
+
+    base = Path(nbgrader.__file__).parent / "server_extensions" / "formgrader"
+    config = Config()
+    config.HTMLExporter.template_name = "feedback"
+    config.HTMLExporter.extra_template_basedirs = [str(base / "templates")]
+    config.HTMLExporter.extra_template_paths = [
+        str(base / "static" / "node_modules" / "bootstrap" / "dist" / "css")]
+    filters = {"highlight_code": highlight} if highlight is not None else {}
+    exporter = FeedbackHTMLExporter(config=config, filters=filters)
+    exporter.register_preprocessor(CSSHTMLHeaderPreprocessor(), enabled=True)
+    return exporter
+
+
 class FeedbackWriter:
     """Renders feedback HTML for autograded notebooks of one gradebook."""
 
@@ -219,24 +240,9 @@ class FeedbackWriter:
         return self._masters.get(assignment, [])
 
     def _html_exporter(self):
-        """nbconvert's HTML exporter (without its slow re-parse, see feedback_exporter)
-        configured as nbgrader's GenerateFeedback configures it."""
+        """The page exporter, made once (see feedback_html_exporter)."""
         if self._exporter is None:
-            import nbgrader
-            from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
-            from traitlets.config import Config
-
-            from autograding.feedback_exporter import FeedbackHTMLExporter
-
-            base = Path(nbgrader.__file__).parent / "server_extensions" / "formgrader"
-            config = Config()
-            config.HTMLExporter.template_name = "feedback"
-            config.HTMLExporter.extra_template_basedirs = [str(base / "templates")]
-            config.HTMLExporter.extra_template_paths = [
-                str(base / "static" / "node_modules" / "bootstrap" / "dist" / "css")]
-            self._exporter = FeedbackHTMLExporter(config=config,
-                                                  filters={"highlight_code": self._highlight})
-            self._exporter.register_preprocessor(CSSHTMLHeaderPreprocessor(), enabled=True)
+            self._exporter = feedback_html_exporter(self._highlight)
         return self._exporter
 
     def _absent_grades(self, nb, student, assignment, notebook) -> list[tuple]:

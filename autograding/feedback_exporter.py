@@ -6,6 +6,13 @@ of the time of a feedback render, since every highlighted token of the code is a
 exporter adds the same attributes (`alt` on images that lack one, `tabindex="0"` on input
 wrappers and outputs inside the .jp-Notebook element) with one pass over the start tags, and leaves
 the rest of the page as the template wrote it.
+
+It also puts a Content-Security-Policy in the page's head. A feedback page shows what the student
+wrote: markdown cells, HTML, JavaScript and SVG outputs. Without a policy, a `<script>`, an
+`onerror=` handler or a `display(Javascript(...))` in a submission would run in the browser of
+whoever opens the page (the instructor too). The policy lets only the template's MathJax load
+scripts, and lets nothing load from the network except MathJax's own files, so student content
+can neither run code nor send anything anywhere (images must be inline `data:` URLs, as plots are).
 """
 
 from __future__ import annotations
@@ -15,6 +22,7 @@ import re
 from nbconvert.exporters import HTMLExporter, TemplateExporter
 from nbconvert.filters.highlight import Highlight2HTML
 from nbconvert.filters.widgetsdatatypefilter import WidgetsDataTypeFilter
+from traitlets import Bool
 
 MISSING_ALT = "No description has been provided for this image"  # nbconvert's text
 FOCUSABLE_CLASSES = ("jp-Cell-inputWrapper", "jp-OutputArea-output")
@@ -23,6 +31,74 @@ START_TAG = re.compile(r"<(div|img)(\s[^<>]*?)?(/?)>", re.IGNORECASE)
 NOTEBOOK_ELEMENT = re.compile(
     r"""<\w+\s[^<>]*\bclass\s*=\s*["'][^"']*\bjp-Notebook\b[^"']*["'][^<>]*>""")
 ATTRIBUTE = re.compile(r"""([^\s=/"'<>]+)(?:\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'=<>`]+)))?""")
+
+
+HEAD_START = re.compile(r"<head(\s[^<>]*)?>", re.IGNORECASE)
+# The template's MathJax configuration: MathJax 2 runs it with eval(), which a policy that stops
+# student scripts must forbid (MathJax would eval a student's config block just the same).
+MATHJAX_CONFIG_BLOCK = re.compile(
+    r'<script type="text/x-mathjax-config">.*?</script>', re.DOTALL)
+# The same settings as a plain object MathJax 2 reads at start-up (it then typesets the page).
+MATHJAX_CONFIG = (
+    "window.MathJax = {TeX: {equationNumbers: {autoNumber: 'AMS', useLabelIds: true}}, "
+    "tex2jax: {inlineMath: [['$', '$'], ['\\\\(', '\\\\)']], "
+    "displayMath: [['$$', '$$'], ['\\\\[', '\\\\]']], processEscapes: true, "
+    "processEnvironments: true}, displayAlign: 'center', messageStyle: 'none', "
+    "CommonHTML: {linebreaks: {automatic: true}}};"
+)
+
+
+NONE = "'none'"
+
+
+def content_security_policy(mathjax_url: str, inline_scripts=()) -> str:
+    """The policy for a feedback page: scripts only from MathJax's folder at `mathjax_url`
+    and the given inline scripts (by hash); nothing else loads from anywhere."""
+    sources = [f"'sha256-{_sha256_base64(text)}'" for text in inline_scripts]
+    if mathjax_url.startswith(("https://", "http://")):
+        folder = mathjax_url.split("?", 1)[0].rsplit("/", 1)[0]
+        # The parent folder: MathJax's latest.js may load a newer 2.x from a sibling folder.
+        sources.append(folder.rsplit("/", 1)[0] + "/")
+    mathjax = " ".join(s for s in sources if not s.startswith("'"))
+    return "; ".join(part.strip() for part in (
+        "default-src 'none'",
+        f"script-src {' '.join(sources) or NONE}",
+        f"style-src 'unsafe-inline' {mathjax}",
+        f"font-src data: {mathjax}",
+        "img-src data:",
+        "base-uri 'none'",
+        "form-action 'none'",
+    ))
+
+
+def _sha256_base64(text: str) -> str:
+    import base64
+    import hashlib
+
+    return base64.b64encode(hashlib.sha256(text.encode("utf-8")).digest()).decode()
+
+
+def add_content_security_policy(page: str, mathjax_url: str) -> str:
+    """`page` with a CSP <meta> first in its <head> (before any script), and the template's
+    MathJax configuration block (in the head, before any student content) replaced by the same
+    settings as a plain object, allowed by its hash, ahead of the MathJax loader."""
+    import html
+
+    head = HEAD_START.search(page)
+    if head is None:  # not a template page: ship it without any script
+        policy = content_security_policy("")
+        meta = f'<meta http-equiv="Content-Security-Policy" content="{html.escape(policy)}">'
+        return f"<!DOCTYPE html><html><head>{meta}</head><body>{page}</body></html>"
+    body_start = page.lower().find("<body", head.end())
+    config = MATHJAX_CONFIG_BLOCK.search(page, head.end(), body_start if body_start > 0 else None)
+    scripts, first = (), ""
+    if config:  # moved up, before the MathJax loader reads it
+        scripts = (MATHJAX_CONFIG,)
+        first = f"\n<script>{MATHJAX_CONFIG}</script>"
+        page = page[:config.start()] + page[config.end():]
+    policy = content_security_policy(mathjax_url, scripts)
+    meta = f'<meta http-equiv="Content-Security-Policy" content="{html.escape(policy)}">'
+    return page[:head.end()] + "\n" + meta + first + page[head.end():]
 
 
 def _attributes(text: str) -> dict[str, str]:
@@ -60,7 +136,12 @@ def add_accessibility_attributes(page: str) -> str:
 
 
 class FeedbackHTMLExporter(HTMLExporter):
-    """HTMLExporter whose page is the template's output plus the accessibility attributes."""
+    """HTMLExporter whose page is the template's output plus the accessibility attributes and a
+    Content-Security-Policy against scripts in student content."""
+
+    content_security_policy = Bool(
+        True, help="Add a Content-Security-Policy that blocks scripts in student content."
+    ).tag(config=True)
 
     def from_notebook_node(self, nb, resources=None, **kw):
         """HTMLExporter.from_notebook_node with the BeautifulSoup pass replaced (see above)."""
@@ -74,4 +155,7 @@ class FeedbackHTMLExporter(HTMLExporter):
         self.register_filter("highlight_code", highlight_code)
         self.register_filter("filter_data_type", filter_data_type)
         page, resources = TemplateExporter.from_notebook_node(self, nb, resources, **kw)
-        return add_accessibility_attributes(page), resources
+        page = add_accessibility_attributes(page)
+        if self.content_security_policy:
+            page = add_content_security_policy(page, self.mathjax_url)
+        return page, resources

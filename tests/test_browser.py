@@ -215,3 +215,67 @@ def test_formgrader_lists_the_five_assignments(lab, page, tmp_path):
     for assignment_id in ASSIGNMENT_IDS:  # the five masters in autograding/source/
         table.get_by_text(assignment_id, exact=True).first.wait_for(timeout=60_000)
     _screenshot(page, tmp_path, "formgrader_assignments")
+
+
+def _record(label: str) -> str:
+    """JavaScript that records that student code ran (the test reads window.pwned)."""
+    return f"(window.pwned = window.pwned || []).push('{label}')"
+
+
+def _hostile_feedback_page() -> str:
+    """A feedback page of a notebook whose markdown and outputs try to run scripts."""
+    from autograding.feedback import feedback_html_exporter
+
+    svg = ('<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10" '
+           f'onload="{_record("svg onload")}"><rect width="10" height="10"/></svg>')
+    cells = [
+        nbformat.v4.new_markdown_cell(
+            # The page has no jQuery, which the template's JavaScript outputs need: the
+            # student's own script can define `$` for them.
+            f"Inline math $w_1 = 2$.\n\n<script>window.$ = function () {{}}; "
+            f"{_record('markdown script')}</script>\n\n"
+            f'<img src="missing.png" onerror="{_record("img onerror")}">'),
+        nbformat.v4.new_code_cell("show()", execution_count=1, outputs=[
+            nbformat.v4.new_output("display_data", {
+                "application/javascript": _record("javascript output")}),
+            nbformat.v4.new_output("display_data", {
+                "text/html": f"<script>{_record('html script')}</script>"
+                             f'<iframe srcdoc="<script>parent.{_record("iframe")}</script>">'
+                             "</iframe>"}),
+            nbformat.v4.new_output("display_data", {"image/svg+xml": svg}),
+        ]),
+    ]
+    nb = nbformat.v4.new_notebook(cells=cells, metadata={
+        "language_info": {"name": "python", "pygments_lexer": "ipython3"}})
+    resources = {"nbgrader": {"notebook": "hostile", "score": 0, "max_score": 1,
+                              "late_penalty": 0}}
+    page, _ = feedback_html_exporter().from_notebook_node(nb, resources=resources)
+    return page
+
+
+def test_feedback_page_runs_no_student_script(browser, tmp_path):
+    """Scripts in a submission's markdown and outputs do not run when the feedback page is
+    opened (its Content-Security-Policy); the same page without the policy runs them all, so
+    the check can fail. The MathJax settings the policy allows by hash still run."""
+    page_html = _hostile_feedback_page()
+    assert page_html.count('http-equiv="Content-Security-Policy"') == 1
+    guarded = tmp_path / "guarded.html"
+    guarded.write_text(page_html, encoding="utf-8")
+    unguarded = tmp_path / "unguarded.html"
+    unguarded.write_text(re.sub(r'<meta http-equiv="Content-Security-Policy"[^>]*>', "",
+                                page_html), encoding="utf-8")
+    context = browser.new_context()
+    try:
+        ran = {}
+        for path in (guarded, unguarded):
+            tab = context.new_page()
+            tab.route(re.compile(r"^https?://"), lambda route: route.abort())  # offline, fast
+            tab.goto(path.as_uri(), wait_until="load")
+            tab.wait_for_timeout(500)
+            ran[path.stem] = tab.evaluate("[window.pwned || [], typeof window.MathJax]")
+            tab.close()
+    finally:
+        context.close()
+    assert ran["guarded"] == [[], "object"], ran
+    assert {"markdown script", "img onerror", "javascript output",
+            "html script"} <= set(ran["unguarded"][0]), ran

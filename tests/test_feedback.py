@@ -168,3 +168,4 @@ def test_real_master_feedback_hides_every_hidden_line(tmp_path):
         plain = html.unescape(re.sub(r"<[^>]+>", "", text))
         leaked = [s for s in secrets if s in plain or s in text]
         assert not leaked, (student, leaked[:3])
+        assert text.count('http-equiv="Content-Security-Policy"') == 1

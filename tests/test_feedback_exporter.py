@@ -41,10 +41,12 @@ def _canonical(page: str) -> str:
 
 
 def test_same_page_as_nbconvert_for_lab_and_classic_templates():
-    """Parsed and serialized alike, both pages are identical (the attributes included)."""
+    """Without the policy, parsed and serialized alike, both pages are identical (the
+    accessibility attributes included)."""
     nb = _notebook()
     for template in ("lab", "classic"):
-        ours, _ = FeedbackHTMLExporter(template_name=template).from_notebook_node(nb)
+        exporter = FeedbackHTMLExporter(template_name=template, content_security_policy=False)
+        ours, _ = exporter.from_notebook_node(nb)
         theirs, _ = HTMLExporter(template_name=template).from_notebook_node(nb)
         assert _canonical(ours) == _canonical(theirs), template
         assert MISSING_ALT in ours
@@ -83,3 +85,31 @@ def test_in_process_alembic_head_is_what_the_alembic_command_prints(monkeypatch)
     with _temp_alembic_ini("sqlite:////tmp/gradebook.db") as ini:  # as nbgrader.api does it
         printed = subprocess.check_output(["alembic", "-c", ini, "heads"], text=True)
     assert alembic_head() == printed.split("\n")[0].split(" ")[0]
+
+
+def test_policy_comes_first_and_allows_only_the_moved_mathjax_settings():
+    import base64
+    import hashlib
+    import re
+
+    from autograding.feedback_exporter import MATHJAX_CONFIG, add_content_security_policy
+
+    url = "https://cdn.example/libs/mathjax/2.7.7/latest.js?config=TeX"
+    page = ('<!DOCTYPE html>\n<html>\n<head>\n<meta charset="utf-8" />\n'
+            f'<script src="{url}"> </script>\n'
+            '<script type="text/x-mathjax-config">\nMathJax.Hub.Config({});\n</script>\n'
+            '</head>\n<body><script type="text/x-mathjax-config">student()</script></body>')
+    guarded = add_content_security_policy(page, url)
+    head, body = guarded.split("<body>")
+    assert head.index("Content-Security-Policy") < head.index("<script")
+    assert "text/x-mathjax-config" not in head  # MathJax would eval() it
+    assert "student()" in body  # left as written: without 'unsafe-eval' MathJax cannot run it
+    policy = re.search(r'content="([^"]*)"', head).group(1).replace("&#x27;", "'")
+    digest = base64.b64encode(hashlib.sha256(MATHJAX_CONFIG.encode()).digest()).decode()
+    script_src = next(p for p in policy.split("; ") if p.startswith("script-src"))
+    assert script_src.split() == ["script-src", f"'sha256-{digest}'",
+                                  "https://cdn.example/libs/mathjax/"]
+    assert "default-src 'none'" in policy and "unsafe-eval" not in policy
+    assert f"<script>{MATHJAX_CONFIG}</script>" in head
+    bare = add_content_security_policy("<p>no head</p>", url)
+    assert "script-src 'none'" in bare.replace("&#x27;", "'") and "<p>no head</p>" in bare

@@ -29,7 +29,8 @@ def parse_size(text: str) -> int:
     value = int(float(match.group(1)) * SIZE_UNITS[match.group(2).lower()])
     if value < 64 * 2**20:
         raise argparse.ArgumentTypeError(
-            f"{text!r} is below 64M; a Python kernel with torch needs about 1G, e.g. --memory 2G")
+            f"{text!r} is below 64M, too little for a kernel with torch (it needs about 1G "
+            "of memory); e.g. --memory 2G or --disk 1G")
     return value
 
 
@@ -122,6 +123,10 @@ def build_parser() -> argparse.ArgumentParser:
                        help="wall-clock limit per notebook in seconds (default: 300)")
     grade.add_argument("--memory", type=parse_size, metavar="SIZE",
                        help="memory limit per kernel, e.g. 2G or 512M (default: 2G)")
+    grade.add_argument("--disk", type=parse_size, metavar="SIZE",
+                       help="disk space a notebook may fill with its files (scratch folder, "
+                       "/tmp and /dev/shm together), e.g. 1G (default: 1G); over it the kernel "
+                       "is stopped")
     grade.add_argument("--sandbox", choices=("auto", "bwrap", "rlimits"), default="auto",
                        help="isolation of the kernels: bubblewrap, plain resource limits, or "
                        "auto = bubblewrap when it works here (default: auto)")
@@ -215,7 +220,7 @@ def run_grade(args) -> int:
     from autograding.executor import Limits
 
     changes = {"cell_timeout": args.timeout, "notebook_timeout": args.notebook_timeout,
-               "memory_bytes": args.memory}
+               "memory_bytes": args.memory, "max_disk_bytes": args.disk}
     limits = dataclasses.replace(Limits(), **{k: v for k, v in changes.items() if v is not None})
     report = grade_submissions(
         args.submissions, args.out, workers=args.workers, scheduler=args.scheduler,

@@ -46,6 +46,7 @@ class Limits:
     max_processes: int = 64  # processes the notebook may start (besides the kernel's threads)
     max_output_bytes: int = 1_000_000  # per cell, outputs beyond are truncated with a note
     max_file_bytes: int = 256 * 2**20  # largest file the notebook may write
+    max_disk_bytes: int = 2**30  # all its files together (scratch, /tmp, /dev/shm)
 
 
 @dataclass
@@ -260,6 +261,7 @@ class _NotebookRun:
         self.server_healthy = True
         self.started_cells = 0
         self.exit_code: int | None = None
+        self.exit_reason = ""  # the fork-server's, when it stopped the kernel (disk limit)
         self.kc: BlockingKernelClient | None = None
         self.code_cells = [(i, c) for i, c in enumerate(nb.cells) if c.cell_type == "code"]
         self.next_cell = 0
@@ -376,6 +378,7 @@ class _NotebookRun:
         for event in self.server.read_events(timeout):
             if event.get("id") == self.job_id and event["event"] == "exited":
                 self.exit_code = event.get("code")
+                self.exit_reason = event.get("reason", "")
 
     def _wait(self, deadline: float) -> list:
         """Wait for kernel messages or a server event until ``deadline``; return sockets."""
@@ -558,6 +561,8 @@ class _NotebookRun:
         self.exit_code = event.get("code", -9)
 
     def _death_reason(self) -> str:
+        if self.exit_reason:
+            return f"the kernel was stopped: {self.exit_reason}"
         code = self.exit_code
         if code is not None and code < 0:
             try:

@@ -62,6 +62,11 @@ DEFAULT_PRELOAD = (
     # running IPython at import, so it must be imported by the kernel itself.
     "tqdm.std",
 )
+# How often a running job's disk use is measured, the default cap, and how many files are
+# counted at most (a notebook making millions of empty files is stopped as well).
+DISK_CHECK_SECONDS = 0.5
+DEFAULT_MAX_DISK = 1 << 30
+MAX_COUNTED_FILES = 100_000
 # Threads the kernel itself needs (ipykernel's, torch's intra- and inter-op pools): granted
 # on top of the notebook's own process budget, since Linux counts threads as processes.
 RUNTIME_TASKS = 16 + 2 * (os.cpu_count() or 1)
@@ -96,6 +101,7 @@ class Server:
         self.pid_namespace = pid_namespace
         self.buffer = b""
         self.jobs: dict[int, dict] = {}  # kernel pid -> job request
+        self.next_disk_check = 0.0
         self.wake_r, self.wake_w = os.pipe()
         os.set_blocking(self.wake_w, False)
         os.set_blocking(self.wake_r, False)
@@ -111,13 +117,15 @@ class Server:
         signal.set_wakeup_fd(self.wake_w)
         signal.signal(signal.SIGCHLD, lambda *_: None)
         while True:
-            readable, _, _ = select.select([self.proto_in, self.wake_r], [], [], 1.0)
+            timeout = DISK_CHECK_SECONDS if self.jobs else 1.0
+            readable, _, _ = select.select([self.proto_in, self.wake_r], [], [], timeout)
             if self.wake_r in readable:
                 try:
                     os.read(self.wake_r, 4096)
                 except BlockingIOError:
                     pass
             self.reap()
+            self.check_disk()
             if self.proto_in in readable:
                 chunk = os.read(self.proto_in, 65536)
                 if not chunk:
@@ -146,6 +154,30 @@ class Server:
             if job is not None:
                 self.send(event="exited", id=job["id"], pid=pid,
                           code=os.waitstatus_to_exitcode(status))
+
+    def check_disk(self) -> None:
+        """Stop the running job when it keeps more on disk than its limit allows.
+
+        RLIMIT_FSIZE caps each file; this caps their sum (the scratch folder, /dev/shm and the
+        server's TMPDIR, all under AUTOGRADING_SCRATCH), checked every DISK_CHECK_SECONDS."""
+        scratch = os.environ.get("AUTOGRADING_SCRATCH")
+        if not self.jobs or not scratch or time.monotonic() < self.next_disk_check:
+            return
+        self.next_disk_check = time.monotonic() + DISK_CHECK_SECONDS
+        limit = min(int(job["limits"].get("max_disk_bytes") or 0) or DEFAULT_MAX_DISK
+                    for job in self.jobs.values())
+        used = disk_usage(scratch, MAX_COUNTED_FILES)
+        if used is not None and used <= limit:
+            return
+        what = (f"more than {MAX_COUNTED_FILES} files" if used is None
+                else f"{used / 2**20:.0f} MiB")
+        reason = (f"the notebook wrote {what} to disk, over the limit of "
+                  f"{limit / 2**20:.0f} MiB (scratch files, /tmp and /dev/shm together)")
+        jobs = dict(self.jobs)
+        self.jobs.clear()  # their exits are reported below, with the reason
+        self.kill_all()
+        for pid, job in jobs.items():
+            self.send(event="exited", id=job["id"], pid=pid, code=-signal.SIGKILL, reason=reason)
 
     def handle(self, request: dict) -> None:
         """Dispatch one request."""
@@ -251,6 +283,30 @@ class Server:
             traceback.print_exc()
         finally:
             os._exit(code)
+
+
+def disk_usage(folder: str, max_files: int) -> int | None:
+    """Bytes allocated under `folder` (sparse files count what they use), or None when it holds
+    more than `max_files` entries (too many to count quickly: treated as over the limit)."""
+    total, seen, stack = 0, 0, [folder]
+    while stack:
+        try:
+            entries = os.scandir(stack.pop())
+        except OSError:  # removed meanwhile, or not ours to read
+            continue
+        with entries:
+            for entry in entries:
+                seen += 1
+                if seen > max_files:
+                    return None
+                try:
+                    if entry.is_dir(follow_symlinks=False):
+                        stack.append(entry.path)
+                    else:
+                        total += entry.stat(follow_symlinks=False).st_blocks * 512
+                except OSError:
+                    continue
+    return total
 
 
 def set_limits(limits: dict) -> None:

@@ -248,6 +248,17 @@ if _capped:
 '''
 
 
+def _fill_disk(**_) -> str:
+    # 4 GiB in files of 200 MiB, each under the per-file cap: only the grader's cap on all the
+    # files together stops it (the kernel is stopped). Without that cap it would go on to the
+    # answer and get its points.
+    return """for _i in range(20):
+    with open(f"_filler_{_i}.bin", "wb") as _file:
+        for _ in range(25):
+            _file.write(bytes(8 * 2**20))
+"""
+
+
 def _read_masters(assignment: str, grade_id: str, paths: list[str], **_) -> str:
     return f'''import glob
 import json
@@ -399,6 +410,7 @@ SINGLE_STUDENTS = [
     ("abe_odd_names", "odd_names"),
     ("bea_wrong_name", "wrong_name"),
     ("cal_colab_saved", "colab_saved"),
+    ("dov_fill_disk", "fill_disk"),
 ]
 EXTRA_KINDS = ("correct", "partial", "alternative", "blank")
 ROSTER_SIZE = len(FULL_STUDENTS) + len(SINGLE_STUDENTS)
@@ -465,6 +477,11 @@ def make_submission(student: str, kind: str, a: Assignment, *, submitted_dir: Pa
         sub.dead_after = first
         call = "os._exit(0)" if kind == "os_exit" else "sys.exit()"
         return notebook(nb, "", f"{call} at the top of the first answer: the kernel stops")
+    if kind == "fill_disk":
+        nb = fill(a)
+        set_answer(a, nb, first, _fill_disk() + a.solution(first))
+        sub.dead_after = first
+        return notebook(nb, "", "writes 4 GiB in files under the per-file cap: stopped")
     if kind == "kill_midway":
         nb = fill(a)
         kill = "\nimport os\nimport signal\n\nos.kill(os.getpid(), signal.SIGKILL)\n"

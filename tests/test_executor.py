@@ -146,3 +146,23 @@ def test_input_notebook_is_not_modified():
     nb = notebook("print(1)")
     execute_notebook(nb)
     assert nb.cells[1].outputs == []
+
+
+@pytest.mark.parametrize("sandbox", ["auto", "rlimits"])
+def test_disk_filling_notebook_is_stopped_at_the_disk_limit(sandbox):
+    """Each file is under the per-file cap, together they are over the disk cap: the kernel is
+    stopped with a message saying so, and the same writes under the cap pass."""
+    write = ("import os\nfor i in range({n}):\n    with open(f'f{{i}}.bin', 'wb') as f:\n"
+             "        f.write(os.urandom(8 * 2**20))\n    time.sleep(0.05)\nprint('wrote')")
+    limits = Limits(cell_timeout=60, notebook_timeout=120, max_file_bytes=16 * 2**20,
+                    max_disk_bytes=64 * 2**20)
+    result = execute_notebook(notebook("import time", write.format(n=40), "print('after')"),
+                              limits=limits, sandbox=sandbox)
+    outs = code_outputs(result)
+    assert enames(outs[1]) == ["DeadKernelError"] and enames(outs[2]) == ["DeadKernelError"]
+    assert result.kernel_died
+    assert any("to disk, over the limit of 64 MiB" in m for m in result.messages), result.messages
+    small = execute_notebook(notebook("import time", write.format(n=4), "print('after')"),
+                             limits=limits, sandbox=sandbox)
+    assert [o.get("text") for o in code_outputs(small)[2]] == ["after\n"]
+    assert not small.kernel_died

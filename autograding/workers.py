@@ -42,6 +42,11 @@ def execute_job(job: dict) -> dict:
         return {"error": traceback.format_exc(limit=8)}
 
 
+def worker_started() -> bool:
+    """A no-op job: submitting one per worker makes the pool start every worker at once."""
+    return True
+
+
 def skip_slow_optional_imports() -> None:
     """Keep jsonschema (imported by nbformat) from importing rfc3987_syntax: an optional IRI
     format checker nbformat never uses, which costs about 2 s per process start."""
@@ -87,9 +92,17 @@ class PoolRunner:
         self._make = lambda: ProcessPoolExecutor(
             workers, mp_context=multiprocessing.get_context("spawn"),
             initializer=warm_worker, initargs=warm_args)
-        self.pool = self._make()
+        self.pool = self._start()
         self.capacity = workers
         self._closing = None
+
+    def _start(self):
+        """A new pool whose workers start now (and warm up their fork-servers), not at the
+        first job: ProcessPoolExecutor spawns a process only when a job finds none idle."""
+        pool = self._make()
+        for _ in range(self.workers):
+            pool.submit(worker_started)
+        return pool
 
     def submit(self, job):
         """Start a job."""
@@ -97,7 +110,7 @@ class PoolRunner:
             return self.pool.submit(execute_job, job)
         except RuntimeError:  # broken pool after a worker died: start a fresh one
             self.pool.shutdown(wait=False, cancel_futures=True)
-            self.pool = self._make()
+            self.pool = self._start()
             return self.pool.submit(execute_job, job)
 
     def wait(self, futures):

@@ -157,3 +157,11 @@ def nbclient_execute(nb, *, limits=None, sandbox="auto", env=None, hidden=()):
         except DeadKernelError:
             died = True
     return NbclientResult(nb, died, False, [], time.monotonic() - started)
+
+
+def warm_up(sandbox, hidden):
+    """Pool-initializer stand-in: note that this worker process started (in hidden[0])."""
+    import os
+    from pathlib import Path
+
+    (Path(hidden[0]) / f"worker-{os.getpid()}").write_text(sandbox)

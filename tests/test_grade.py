@@ -365,3 +365,20 @@ def test_a_grader_bug_in_one_notebook_is_noted_and_the_rerun_grades_it(graded, c
                               course_root=root, progress=False)
     assert rerun.errors == 0 and rerun.graded == 1, "only the failed notebook is graded again"
     assert rerun.scores() == {k: v for k, v in report.scores().items() if k[0] in students}
+
+
+def test_pool_starts_every_worker_before_the_first_job(tmp_path):
+    """Workers warm up (start their fork-servers) while the parent sets up the gradebook:
+    ProcessPoolExecutor alone would start them only as jobs arrive."""
+    import time
+
+    from autograding.workers import PoolRunner
+
+    runner = PoolRunner(2, ("grading_helpers:nbclient_execute", "rlimits", (str(tmp_path),)))
+    try:
+        deadline = time.monotonic() + 60
+        while len(list(tmp_path.glob("worker-*"))) < 2 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert len(list(tmp_path.glob("worker-*"))) == 2
+    finally:
+        runner.close()

@@ -13,6 +13,7 @@ wrote: markdown cells, HTML, JavaScript and SVG outputs. Without a policy, a `<s
 whoever opens the page (the instructor too). The policy lets only the template's MathJax load
 scripts, and lets nothing load from the network except MathJax's own files, so student content
 can neither run code nor send anything anywhere (images must be inline `data:` URLs, as plots are).
+<meta> tags in the body are removed: a refresh tag would send the reader elsewhere.
 """
 
 from __future__ import annotations
@@ -101,6 +102,18 @@ def add_content_security_policy(page: str, mathjax_url: str) -> str:
     return page[:head.end()] + "\n" + meta + first + page[head.end():]
 
 
+BODY_META = re.compile(r"<meta\b[^<>]*>", re.IGNORECASE)
+
+
+def remove_body_meta_tags(page: str) -> str:
+    """`page` without <meta> tags after its <head>: a policy cannot stop a student's
+    `<meta http-equiv="refresh">` from sending the reader to another page."""
+    body = re.search(r"</head\s*>", page, re.IGNORECASE)
+    if body is None:
+        return BODY_META.sub("", page)
+    return page[:body.end()] + BODY_META.sub("", page[body.end():])
+
+
 def _attributes(text: str) -> dict[str, str]:
     """Attribute names (lower case) and values of a start tag's attribute text."""
     found = {}
@@ -157,5 +170,5 @@ class FeedbackHTMLExporter(HTMLExporter):
         page, resources = TemplateExporter.from_notebook_node(self, nb, resources, **kw)
         page = add_accessibility_attributes(page)
         if self.content_security_policy:
-            page = add_content_security_policy(page, self.mathjax_url)
+            page = add_content_security_policy(remove_body_meta_tags(page), self.mathjax_url)
         return page, resources

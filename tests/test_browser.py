@@ -234,7 +234,8 @@ def _hostile_feedback_page() -> str:
             # student's own script can define `$` for them.
             f"Inline math $w_1 = 2$.\n\n<script>window.$ = function () {{}}; "
             f"{_record('markdown script')}</script>\n\n"
-            f'<img src="missing.png" onerror="{_record("img onerror")}">'),
+            f'<img src="missing.png" onerror="{_record("img onerror")}">\n\n'
+            '<meta http-equiv="refresh" content="1; url=about:blank">'),
         nbformat.v4.new_code_cell("show()", execution_count=1, outputs=[
             nbformat.v4.new_output("display_data", {
                 "application/javascript": _record("javascript output")}),
@@ -259,11 +260,16 @@ def test_feedback_page_runs_no_student_script(browser, tmp_path):
     the check can fail. The MathJax settings the policy allows by hash still run."""
     page_html = _hostile_feedback_page()
     assert page_html.count('http-equiv="Content-Security-Policy"') == 1
+    assert "http-equiv=\"refresh\"" not in page_html  # removed from the body
+    # The control page gets the refresh tag back where the markdown had it.
+    student_meta = '<meta http-equiv="refresh" content="1; url=about:blank">'
+    page_html = page_html.replace("Inline math", "<!-- student's meta -->Inline math", 1)
     guarded = tmp_path / "guarded.html"
     guarded.write_text(page_html, encoding="utf-8")
     unguarded = tmp_path / "unguarded.html"
     unguarded.write_text(re.sub(r'<meta http-equiv="Content-Security-Policy"[^>]*>', "",
-                                page_html), encoding="utf-8")
+                                page_html).replace("<!-- student's meta -->", student_meta),
+                         encoding="utf-8")
     context = browser.new_context()
     try:
         ran = {}
@@ -273,9 +279,12 @@ def test_feedback_page_runs_no_student_script(browser, tmp_path):
             tab.goto(path.as_uri(), wait_until="load")
             tab.wait_for_timeout(500)
             ran[path.stem] = tab.evaluate("[window.pwned || [], typeof window.MathJax]")
+            tab.wait_for_timeout(1500)  # the refresh tag's second, and some
+            ran[path.stem].append(tab.url == path.as_uri())
             tab.close()
     finally:
         context.close()
-    assert ran["guarded"] == [[], "object"], ran
+    assert ran["guarded"] == [[], "object", True], ran
+    assert ran["unguarded"][2] is False, ran  # the refresh tag left the page
     assert {"markdown script", "img onerror", "javascript output",
             "html script"} <= set(ran["unguarded"][0]), ran

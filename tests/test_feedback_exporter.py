@@ -113,3 +113,14 @@ def test_policy_comes_first_and_allows_only_the_moved_mathjax_settings():
     assert f"<script>{MATHJAX_CONFIG}</script>" in head
     bare = add_content_security_policy("<p>no head</p>", url)
     assert "script-src 'none'" in bare.replace("&#x27;", "'") and "<p>no head</p>" in bare
+
+
+def test_meta_tags_are_removed_from_the_body_only():
+    from autograding.feedback_exporter import remove_body_meta_tags
+
+    page = ('<html><head><meta charset="utf-8" /></head><body><p>x</p>'
+            '<META HTTP-EQUIV="refresh" CONTENT="0; url=https://elsewhere.example"><p>y</p>'
+            "&lt;meta shown as text&gt;</body></html>")
+    cleaned = remove_body_meta_tags(page)
+    assert '<meta charset="utf-8" />' in cleaned and "refresh" not in cleaned.lower()
+    assert "<p>x</p><p>y</p>&lt;meta shown as text&gt;" in cleaned

@@ -32,9 +32,8 @@ START_TAG = re.compile(r"<(div|img)(\s[^<>]*?)?(/?)>", re.IGNORECASE)
 NOTEBOOK_ELEMENT = re.compile(
     r"""<\w+\s[^<>]*\bclass\s*=\s*["'][^"']*\bjp-Notebook\b[^"']*["'][^<>]*>""")
 ATTRIBUTE = re.compile(r"""([^\s=/"'<>]+)(?:\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'=<>`]+)))?""")
-
-
 HEAD_START = re.compile(r"<head(\s[^<>]*)?>", re.IGNORECASE)
+BODY_START = re.compile(r"<body\b", re.IGNORECASE)
 # The template's MathJax configuration: MathJax 2 runs it with eval(), which a policy that stops
 # student scripts must forbid (MathJax would eval a student's config block just the same).
 MATHJAX_CONFIG_BLOCK = re.compile(
@@ -47,9 +46,8 @@ MATHJAX_CONFIG = (
     "processEnvironments: true}, displayAlign: 'center', messageStyle: 'none', "
     "CommonHTML: {linebreaks: {automatic: true}}};"
 )
-
-
 NONE = "'none'"
+BODY_META = re.compile(r"<meta\b[^<>]*>", re.IGNORECASE)
 
 
 def content_security_policy(mathjax_url: str, inline_scripts=()) -> str:
@@ -90,8 +88,8 @@ def add_content_security_policy(page: str, mathjax_url: str) -> str:
         policy = content_security_policy("")
         meta = f'<meta http-equiv="Content-Security-Policy" content="{html.escape(policy)}">'
         return f"<!DOCTYPE html><html><head>{meta}</head><body>{page}</body></html>"
-    body_start = page.lower().find("<body", head.end())
-    config = MATHJAX_CONFIG_BLOCK.search(page, head.end(), body_start if body_start > 0 else None)
+    body = BODY_START.search(page, head.end())
+    config = MATHJAX_CONFIG_BLOCK.search(page, head.end(), body.start() if body else len(page))
     scripts, first = (), ""
     if config:  # moved up, before the MathJax loader reads it
         scripts = (MATHJAX_CONFIG,)
@@ -100,9 +98,6 @@ def add_content_security_policy(page: str, mathjax_url: str) -> str:
     policy = content_security_policy(mathjax_url, scripts)
     meta = f'<meta http-equiv="Content-Security-Policy" content="{html.escape(policy)}">'
     return page[:head.end()] + "\n" + meta + first + page[head.end():]
-
-
-BODY_META = re.compile(r"<meta\b[^<>]*>", re.IGNORECASE)
 
 
 def remove_body_meta_tags(page: str) -> str:

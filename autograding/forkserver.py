@@ -39,6 +39,7 @@ DEFAULT_PRELOAD = (
     "seaborn",
     "IPython",
     "ipykernel.kernelapp",
+    "autograding.kernel_output",
     "ipykernel.ipkernel",
     "ipykernel.zmqshell",
     "jupyter_client.session",
@@ -267,8 +268,15 @@ class Server:
             tempfile.tempdir = None  # forget the server's cached TMPDIR: use this job's
             set_limits(job["limits"])
             # As nbclient starts kernels: history in memory (no sqlite file, no saving thread).
+            # Output past the grader's budget is dropped in the kernel (kernel_output.py).
+            from autograding.kernel_output import BudgetedOutStream
+
+            BudgetedOutStream.budget = int(job["limits"]["max_output_bytes"])
             sys.argv = ["ipykernel_launcher", "-f", job["conn"],
-                        "--HistoryManager.hist_file=:memory:"]
+                        "--HistoryManager.hist_file=:memory:",
+                        "--IPKernelApp.outstream_class="
+                        "autograding.kernel_output.BudgetedOutStream",
+                        "--IPKernelApp.kernel_class=autograding.kernel_output.GradingKernel"]
             sys.path[0] = job["cwd"]
             reseed()
             from ipykernel.kernelapp import IPKernelApp

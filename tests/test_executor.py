@@ -133,6 +133,26 @@ def test_million_lines_are_truncated_and_errors_kept():
     assert outs[1][0]["text"] == "small\n"
 
 
+def test_kernel_stops_sending_a_flood_past_the_budget_and_keeps_no_copy():
+    """Past the budget the kernel drops a cell's prints instead of sending them (ipykernel's
+    write and IPython's in-memory output history made a million lines cost 13 s); stderr has
+    its own count, the next cell starts afresh, and the shell keeps no copy of the streams."""
+    limits = Limits(max_output_bytes=20_000)
+    result = execute_notebook(notebook(
+        "import sys\nfor i in range(100_000):\n    print('spam', i)\n"
+        "sent = sys.stdout._written\nsys.stderr.write('after the flood\\n')",
+        "history = getattr(get_ipython().history_manager, 'outputs', {})\n"
+        "kept = sum(o.output_type.endswith('_stream') for v in history.values() for o in v)\n"
+        "print('next', sent, kept, type(sys.stdout).__name__)"), limits=limits)
+    outs = code_outputs(result)
+    assert "[output truncated" in "".join(o.get("text", "") for o in outs[0])
+    assert any(o.get("name") == "stderr" and "after the flood" in o["text"] for o in outs[0])
+    label, sent, kept, stream = outs[1][0]["text"].split()
+    assert label == "next" and stream == "BudgetedOutStream"
+    assert 20_000 < int(sent) <= 20_000 + 20  # about the budget, not the 1.1 MB printed
+    assert kept == "0"
+
+
 def test_same_notebook_twice_gives_identical_outputs():
     nb = notebook("import random, numpy, torch\n"
                   "print(random.random(), numpy.random.rand(), torch.rand(1).item())",

@@ -39,9 +39,9 @@ DEFAULT_PRELOAD = (
     "seaborn",
     "IPython",
     "ipykernel.kernelapp",
-    "autograding.kernel_output",
     "ipykernel.ipkernel",
     "ipykernel.zmqshell",
+    "autograding.kernel_output",  # the grading kernel's stream and shell classes
     "jupyter_client.session",
     # What IPKernelApp.initialize imports (0.4 s of a kernel's 0.7 s start otherwise).
     "ipykernel.debugger",
@@ -267,11 +267,11 @@ class Server:
             os.environ.update(job["env"])
             tempfile.tempdir = None  # forget the server's cached TMPDIR: use this job's
             set_limits(job["limits"])
-            # As nbclient starts kernels: history in memory (no sqlite file, no saving thread).
             # Output past the grader's budget is dropped in the kernel (kernel_output.py).
             from autograding.kernel_output import BudgetedOutStream
 
             BudgetedOutStream.budget = int(job["limits"]["max_output_bytes"])
+            # As nbclient starts kernels: history in memory (no sqlite file, no saving thread).
             sys.argv = ["ipykernel_launcher", "-f", job["conn"],
                         "--HistoryManager.hist_file=:memory:",
                         "--IPKernelApp.outstream_class="

@@ -45,6 +45,8 @@ class Limits:
     memory_bytes: int = 2 * 2**30  # per kernel, on top of the pre-imported libraries
     max_processes: int = 64  # processes the notebook may start (besides the kernel's threads)
     max_output_bytes: int = 1_000_000  # per cell, outputs beyond are truncated with a note
+    max_outputs: int = 1000  # per cell (consecutive prints count as one); beyond, dropped
+    max_notebook_output_bytes: int = 20_000_000  # all cells together; later cells truncated
     max_file_bytes: int = 256 * 2**20  # largest file the notebook may write
     max_disk_bytes: int = 2**30  # all its files together (scratch, /tmp, /dev/shm)
 
@@ -167,11 +169,18 @@ def _output_size(out: Mapping) -> int:
 
 
 class _CellOutputs:
-    """Collects one cell's outputs like nbclient, within a byte budget."""
+    """Collects one cell's outputs like nbclient, within a byte budget and a count cap.
 
-    def __init__(self, cell, budget: int):
+    Consecutive writes to one stream are merged into one output, as Jupyter shows them. The
+    count cap matters for floods of tiny displays: 100,000 `display(i)` calls are 0.5 MB but
+    made a 14 MB feedback page that took 28 s to render.
+    """
+
+    def __init__(self, cell, budget: int, max_outputs: int, over_note: str):
         self.cell = cell
         self.budget = budget
+        self.max_outputs = max_outputs
+        self.over_note = over_note  # why output past the budget is cut (cell or notebook)
         self.used = 0
         self.truncated = False
         self.clear_on_next = False
@@ -208,16 +217,30 @@ class _CellOutputs:
         self.clear_on_next = False
         self.used = 0
 
+    def _stream_to_extend(self, out: NotebookNode) -> NotebookNode | None:
+        """The last output, when `out` continues the same stream (merged, not appended)."""
+        if out.output_type != "stream" or not self.cell.outputs:
+            return None
+        last = self.cell.outputs[-1]
+        same = last.output_type == "stream" and last.name == out.name
+        return last if same and not self.truncated else None
+
     def add(self, out: NotebookNode, display_id: str | None = None) -> None:
         size = _output_size(out)
-        if self.used + size <= self.budget:
+        extend = self._stream_to_extend(out)
+        room = extend is not None or len(self.cell.outputs) < self.max_outputs
+        if room and self.used + size <= self.budget:
             self.used += size
-        elif out.output_type == "stream" and self.used < self.budget:
+        elif room and out.output_type == "stream" and self.used < self.budget:
             out.text = out.text[: self.budget - self.used]
             self.used = self.budget
-            self._note_truncated()
+            self._append(out, extend, display_id)
+            self._note_truncated(self.over_note)  # after the text it cuts
+            return
         else:
-            self._note_truncated()
+            self._note_truncated(self.over_note if room else
+                                 f"this cell produced more than {self.max_outputs} outputs")
+            extend = None
             # Keep what grading depends on: errors, stderr and results, shortened.
             if out.output_type == "error":
                 out.traceback = [line[-KEPT_TEXT:] for line in out.traceback[-20:]]
@@ -232,17 +255,22 @@ class _CellOutputs:
                 out.text = out.text[:200] + "\n[stderr truncated]\n"
             else:
                 return
+        self._append(out, extend, display_id)
+
+    def _append(self, out: NotebookNode, extend: NotebookNode | None,
+                display_id: str | None) -> None:
+        if extend is not None:
+            extend.text += out.text
+            return
         if display_id:
             self.display_ids.setdefault(display_id, []).append(len(self.cell.outputs))
         self.cell.outputs.append(out)
 
-    def _note_truncated(self) -> None:
+    def _note_truncated(self, why: str) -> None:
         if not self.truncated:
             self.truncated = True
             self.cell.outputs.append(nbformat.v4.new_output(
-                "stream", name="stdout",
-                text=f"\n[output truncated: this cell produced more than "
-                     f"{self.budget} bytes of output]\n"))
+                "stream", name="stdout", text=f"\n[output truncated: {why}]\n"))
 
 
 class _NotebookRun:
@@ -258,6 +286,7 @@ class _NotebookRun:
         self.messages: list[str] = []
         self.kernel_died = False
         self.timed_out = False
+        self.output_left = limits.max_notebook_output_bytes
         self.server_healthy = True
         self.started_cells = 0
         self.exit_code: int | None = None
@@ -436,14 +465,27 @@ class _NotebookRun:
                 continue
             self.started_cells += 1
             self.current = cell
-            outcome = self._run_cell(index, cell, notebook_deadline)
+            outputs = self._cell_outputs(cell)
+            outcome = self._run_cell(index, cell, outputs, notebook_deadline)
+            self.output_left = max(0, self.output_left - outputs.used)
             self.current = None
             if outcome != "ok":
                 return
 
-    def _run_cell(self, index: int, cell, notebook_deadline: float) -> str:
+    def _cell_outputs(self, cell) -> _CellOutputs:
+        """The next cell's collector: its own budget, or what is left of the notebook's."""
+        limits = self.limits
+        if self.output_left < limits.max_output_bytes:
+            return _CellOutputs(cell, self.output_left, limits.max_outputs,
+                                f"the notebook produced more than "
+                                f"{limits.max_notebook_output_bytes} bytes of output")
+        return _CellOutputs(cell, limits.max_output_bytes, limits.max_outputs,
+                            f"this cell produced more than {limits.max_output_bytes} bytes "
+                            f"of output")
+
+    def _run_cell(self, index: int, cell, outputs: _CellOutputs,
+                  notebook_deadline: float) -> str:
         kc = self.kc
-        outputs = _CellOutputs(cell, self.limits.max_output_bytes)
         cell.execution_count = None
         msg_id = kc.execute(cell.source, store_history=True, allow_stdin=False,
                             stop_on_error=False)

@@ -153,6 +153,39 @@ def test_kernel_stops_sending_a_flood_past_the_budget_and_keeps_no_copy():
     assert kept == "0"
 
 
+def test_flood_of_displays_is_capped_by_count_and_errors_kept():
+    """Thousands of tiny displays are few bytes but one feedback row each: capped by count."""
+    limits = Limits(max_outputs=50)
+    result = execute_notebook(notebook(
+        "for i in range(2000):\n    display(i)\nraise ValueError('after the displays')",
+        "print('small')"), limits=limits)
+    outs = code_outputs(result)
+    assert len(outs[0]) <= 52  # 50 displays, the note, the error
+    assert [o["data"]["text/plain"] for o in outs[0][:3]] == ["0", "1", "2"]
+    notes = [o["text"] for o in outs[0] if o.get("name") == "stdout"]
+    assert notes == ["\n[output truncated: this cell produced more than 50 outputs]\n"]
+    assert enames(outs[0]) == ["ValueError"]
+    assert outs[1][0]["text"] == "small\n"
+
+
+def test_consecutive_prints_are_one_output_per_stream():
+    result = execute_notebook(notebook(
+        "import sys, time\nfor i in range(3):\n    print(i)\n    time.sleep(0.3)\n"
+        "sys.stdout.flush()\nprint('oops', file=sys.stderr, flush=True)\nprint('done')"))
+    outs = code_outputs(result)
+    assert [(o["name"], o["text"]) for o in outs[0]] == [
+        ("stdout", "0\n1\n2\n"), ("stderr", "oops\n"), ("stdout", "done\n")]
+
+
+def test_notebook_output_budget_truncates_later_cells():
+    limits = Limits(max_output_bytes=10_000, max_notebook_output_bytes=25_000)
+    result = execute_notebook(notebook(*["print('x' * 7999)"] * 4), limits=limits)
+    texts = ["".join(o["text"] for o in cell) for cell in code_outputs(result)]
+    assert texts[:3] == ["x" * 7999 + "\n"] * 3
+    assert texts[3].startswith("x" * 1000 + "\n[output truncated: the notebook produced more "
+                               "than 25000 bytes of output]")
+
+
 def test_same_notebook_twice_gives_identical_outputs():
     nb = notebook("import random, numpy, torch\n"
                   "print(random.random(), numpy.random.rand(), torch.rand(1).item())",

@@ -29,6 +29,8 @@ Rules for hostile code (documented because the score must be well defined):
   nbgrader do) and graded like the same answers in a current notebook.
 - A million lines of output come after the answer in its cell: the grader must truncate the
   output without losing the answer (a timeout there would only cost the printing).
+- Five thousand tiny displays come after the answer in its cell: few bytes, but one feedback
+  row each; the grader keeps the first 1,000 and says so.
 """
 
 from __future__ import annotations
@@ -317,6 +319,10 @@ def _million_lines(**_) -> str:
     return 'for _line in range(1_000_000):\n    print("spam", _line)\n'
 
 
+def _display_flood(**_) -> str:
+    return "for _shown in range(5_000):\n    display(_shown)\n"
+
+
 FIRST_ANSWER_HOSTILE = {
     "loop_forever": (_loop_forever, "infinite loop in the first answer", False),
     "sleep_forever": (_sleep_forever, "time.sleep forever in the first answer", False),
@@ -411,6 +417,7 @@ SINGLE_STUDENTS = [
     ("bea_wrong_name", "wrong_name"),
     ("cal_colab_saved", "colab_saved"),
     ("dov_fill_disk", "fill_disk"),
+    ("eva_display_flood", "display_flood"),
 ]
 EXTRA_KINDS = ("correct", "partial", "alternative", "blank")
 ROSTER_SIZE = len(FULL_STUDENTS) + len(SINGLE_STUDENTS)
@@ -516,6 +523,10 @@ def make_submission(student: str, kind: str, a: Assignment, *, submitted_dir: Pa
         nb = fill(a)
         set_answer(a, nb, first, a.solution(first) + "\n" + _million_lines())
         return notebook(nb, "correct", "correct, then prints a million lines")
+    if kind == "display_flood":
+        nb = fill(a)
+        set_answer(a, nb, first, a.solution(first) + "\n" + _display_flood())
+        return notebook(nb, "correct", "correct, then shows 5,000 tiny outputs")
     if kind == "extra_files":
         sub.files.update({
             "data.csv": b"x,y\n1,2\n2,4\n",

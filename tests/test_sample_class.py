@@ -85,8 +85,8 @@ def test_expected_scores_follow_the_rules(sample):
         assert expected[("eli_erroring", name)] < sample.max_scores[name]
     zero_kinds = ("not_json", "empty_file", "text_file", "missing_notebook",
                   "wrong_name")
-    full_kinds = ("alternative", "delete_tests", "million_lines", "extra_files", "odd_names",
-                  "colab_saved", "nbformat3")
+    full_kinds = ("alternative", "delete_tests", "million_lines", "display_flood",
+                  "extra_files", "odd_names", "colab_saved", "nbformat3")
     for kind in zero_kinds:
         assert all(expected[key] == 0 for key in by_kind[kind]), kind
     for kind in full_kinds:
@@ -152,6 +152,22 @@ def test_grading_leaves_submissions_byte_identical(sample, graded):
     assert before == after
     for canary in sample.canaries:
         assert not canary.exists(), f"a submission escaped its sandbox and wrote {canary}"
+
+
+def test_output_floods_are_cut_in_the_feedback(sample, graded):
+    """The flooding submissions keep their marks (above); their pages say what was cut and
+    stay small (100,000 tiny displays uncut made a 14 MB page)."""
+    from autograding.grade import feedback_path
+
+    report, _, _ = graded
+    for kind, note in [
+        ("million_lines", "... Output truncated ..."),  # nbgrader's LimitOutput: 1,000 lines
+        ("display_flood", "[output truncated: this cell produced more than 1000 outputs]"),
+    ]:
+        sub, _ = _notebook(sample, kind)
+        page = feedback_path(report.out_dir, sub.student, sub.assignment, sub.assignment)
+        assert note in page.read_text(), kind
+        assert page.stat().st_size < 2**20, kind
 
 
 def test_colab_fixture_is_graded_like_the_original(sample, graded):

@@ -476,12 +476,13 @@ class _NotebookRun:
         """The next cell's collector: its own budget, or what is left of the notebook's."""
         limits = self.limits
         if self.output_left < limits.max_output_bytes:
-            return _CellOutputs(cell, self.output_left, limits.max_outputs,
-                                f"the notebook produced more than "
-                                f"{limits.max_notebook_output_bytes} bytes of output")
-        return _CellOutputs(cell, limits.max_output_bytes, limits.max_outputs,
-                            f"this cell produced more than {limits.max_output_bytes} bytes "
-                            f"of output")
+            budget, whose = self.output_left, "the notebook"
+            limit = limits.max_notebook_output_bytes
+        else:
+            budget, whose = limits.max_output_bytes, "this cell"
+            limit = budget
+        return _CellOutputs(cell, budget, limits.max_outputs,
+                            f"{whose} produced more than {limit} bytes of output")
 
     def _run_cell(self, index: int, cell, outputs: _CellOutputs,
                   notebook_deadline: float) -> str:

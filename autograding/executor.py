@@ -32,6 +32,10 @@ __all__ = ["ExecutionResult", "Limits", "execute_notebook", "sandbox_mode", "shu
 
 KERNEL_START_TIMEOUT = 60.0  # s; not part of the notebook's time
 INTERRUPT_GRACE = 3.0  # s between the interrupt and the kill of a timed-out cell
+# s of IOPub silence after a cell's reply before its "idle" counts as lost (nbclient waits
+# 4 s too). Idle normally follows the reply within milliseconds, and a backlog the grader is
+# still reading keeps IOPub busy, so only dropped messages end here.
+IOPUB_QUIET = 4.0
 MAX_MESSAGE_BYTES = 128 * 2**20  # one kernel message; the grader never receives bigger ones
 KEPT_TEXT = 10_000  # bytes of an error/result kept when the cell is over its output budget
 
@@ -198,10 +202,12 @@ class _CellOutputs:
             return
         if msg_type == "update_display_data":
             display_id = content.get("transient", {}).get("display_id")
-            for index in self.display_ids.get(display_id, []):
-                out = self.cell.outputs[index]
-                out.data = output_from_msg({**msg, "msg_type": "display_data"}).data
-                out.metadata = content.get("metadata", {})
+            if display_id in self.display_ids:
+                shown = nbformat.v4.new_output("display_data", data=content.get("data", {}),
+                                               metadata=content.get("metadata", {}))
+                for index in self.display_ids[display_id]:
+                    self.cell.outputs[index].data = shown.data
+                    self.cell.outputs[index].metadata = shown.metadata
             return
         try:
             out = output_from_msg(msg)
@@ -491,28 +497,35 @@ class _NotebookRun:
         msg_id = kc.execute(cell.source, store_history=True, allow_stdin=False,
                             stop_on_error=False)
         cell_deadline = time.monotonic() + _seconds(self.limits.cell_timeout)
-        reply = idle = asked_exit = False
-        while not (reply and idle):
+        reply: dict | None = None  # the execute_reply's content
+        idle, heard = False, time.monotonic()
+        while reply is None or not idle:
             deadline = min(cell_deadline, notebook_deadline)
+            if reply is not None:
+                # The cell is done; IOPub is only late, or lost messages (see _output_lost).
+                deadline = min(deadline, heard + IOPUB_QUIET)
             if self.exit_code is not None:
                 self._drain(outputs, msg_id)
                 self._kernel_lost(self._death_reason(), cell=cell, index=index)
                 return "dead"
             if time.monotonic() >= deadline:
+                if reply is not None:
+                    self._output_lost(index, cell)
+                    break
                 whole = notebook_deadline <= cell_deadline
                 return self._timeout(index, cell, outputs, msg_id, whole)
             for sock in self._wait(deadline):
                 if sock is kc.iopub_channel.socket:
+                    heard = time.monotonic()
                     idle |= self._iopub(kc.iopub_channel.get_msg(timeout=0), outputs, msg_id)
                 else:
                     msg = kc.shell_channel.get_msg(timeout=0)
                     if msg["parent_header"].get("msg_id") == msg_id:
-                        reply = True
-                        count = msg["content"].get("execution_count")
-                        if count:
-                            cell.execution_count = count
-                        asked_exit = any(p.get("source") == "ask_exit"
-                                         for p in msg["content"].get("payload", []))
+                        reply, heard = msg["content"], time.monotonic()
+                        if reply.get("execution_count"):
+                            cell.execution_count = reply["execution_count"]
+        self._error_from_reply(reply, outputs)
+        asked_exit = any(p.get("source") == "ask_exit" for p in reply.get("payload", []))
         if asked_exit or any(o.output_type == "error" and o.ename == "SystemExit"
                              for o in cell.outputs):
             # Like a script: after sys.exit() or exit() the rest of the notebook does not run
@@ -524,6 +537,28 @@ class _NotebookRun:
                               "kernel was stopped", cell=None, index=index)
             return "dead"
         return "ok"
+
+    def _output_lost(self, index: int, cell) -> None:
+        """The kernel answered but IOPub went quiet before the cell's "idle": ZeroMQ dropped
+        messages because the grader fell behind (thousands sent at once, a busy machine)."""
+        self.messages.append(f"{_cell_name(index, cell)}: some of its output was lost on the "
+                             "way to the grader (it came faster than it could be read)")
+        cell.outputs.append(nbformat.v4.new_output(
+            "stream", name="stdout",
+            text="\n[some output of this cell was lost: it came faster than the grader "
+                 "could read it]\n"))
+
+    @staticmethod
+    def _error_from_reply(reply: dict, outputs: _CellOutputs) -> None:
+        """The kernel's reply says whether the cell raised, and the reply cannot be dropped
+        the way IOPub messages can: a failing test whose error output was lost still fails."""
+        if reply.get("status") != "error":
+            return
+        if not any(o.output_type == "error" for o in outputs.cell.outputs):
+            outputs.add(nbformat.v4.new_output(
+                "error", ename=str(reply.get("ename", "Error")),
+                evalue=str(reply.get("evalue", "")),
+                traceback=[str(line) for line in reply.get("traceback", [])]))
 
     def _iopub(self, msg: dict, outputs: _CellOutputs, msg_id: str) -> bool:
         """Handle one IOPub message; True when the cell's execution went idle."""
@@ -577,23 +612,26 @@ class _NotebookRun:
         return "dead"
 
     def _interrupt(self, msg_id: str) -> bool:
-        """SIGINT the kernel; True if the cell stopped within the grace period."""
+        """SIGINT the kernel; True if the cell stopped (its reply came) within the grace."""
         self.server.send(op="signal", id=self.job_id, signal=int(signal.SIGINT))
         deadline = time.monotonic() + INTERRUPT_GRACE
-        reply = idle = False
-        while time.monotonic() < deadline and not (reply and idle):
+        idle = False
+        while time.monotonic() < deadline:
             for sock in self._wait(deadline):
                 if sock is self.kc.iopub_channel.socket:
                     msg = self.kc.iopub_channel.get_msg(timeout=0)
                     idle |= (msg["parent_header"].get("msg_id") == msg_id and
                              msg["msg_type"] == "status" and
                              msg["content"].get("execution_state") == "idle")
-                else:
-                    msg = self.kc.shell_channel.get_msg(timeout=0)
-                    reply |= msg["parent_header"].get("msg_id") == msg_id
+                elif self.kc.shell_channel.get_msg(timeout=0)["parent_header"].get(
+                        "msg_id") == msg_id:
+                    # Stopped. Its "idle" may be late, or dropped (see _output_lost).
+                    if not idle:
+                        self._drain(None, msg_id, seconds=IOPUB_QUIET)
+                    return True
             if self.exit_code is not None:
                 return False
-        return reply and idle
+        return False
 
     def _kill_kernel(self) -> None:
         if self.exit_code is not None:

@@ -268,9 +268,11 @@ class Server:
             tempfile.tempdir = None  # forget the server's cached TMPDIR: use this job's
             set_limits(job["limits"])
             # Output past the grader's budget is dropped in the kernel (kernel_output.py).
-            from autograding.kernel_output import BudgetedOutStream
+            from autograding.kernel_output import BudgetedDisplayPublisher, BudgetedOutStream
 
             BudgetedOutStream.budget = int(job["limits"]["max_output_bytes"])
+            BudgetedDisplayPublisher.budget = int(job["limits"]["max_output_bytes"])
+            BudgetedDisplayPublisher.max_outputs = int(job["limits"]["max_outputs"])
             # As nbclient starts kernels: history in memory (no sqlite file, no saving thread).
             sys.argv = ["ipykernel_launcher", "-f", job["conn"],
                         "--HistoryManager.hist_file=:memory:",

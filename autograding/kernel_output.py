@@ -6,20 +6,26 @@ first `max_output_bytes` of it (executor._CellOutputs truncates and says so):
 - ipykernel's OutStream spends ~3 us of bookkeeping per write, and `print` makes several
   writes per line. BudgetedOutStream stops sending once a request has sent more than the
   budget.
+- Each `display()` flushes both streams (a round trip to the IOPub thread) and sends one
+  message, ~370 us; 100,000 of them also made the grader fall behind the kernel, and ZeroMQ
+  drops IOPub messages once ~2,000 wait, the cell's "idle" among them. BudgetedDisplayPublisher
+  stops new displays once a request has shown more than the grader keeps.
 - IPython 9 wraps every stream write of a cell (`InteractiveShell._tee`) to keep all of it in
   memory for its output history, which nobody reads while grading. GradingShell runs cells
   without that wrapper, so the output is neither slowed down nor kept.
 
 A million printed lines took 13 s of kernel time (and failed a 10 s cell limit on a busy
 machine); see tests/test_executor.py. The kernel app picks these classes up through its own
-config (`IPKernelApp.outstream_class` and `IPKernelApp.kernel_class`).
+config (`IPKernelApp.outstream_class` and `IPKernelApp.kernel_class`); the shell's
+`display_pub_class` is set on GradingShell.
 """
 
 import contextlib
 
 from ipykernel.iostream import OutStream
 from ipykernel.ipkernel import IPythonKernel
-from ipykernel.zmqshell import ZMQInteractiveShell
+from ipykernel.zmqshell import ZMQDisplayPublisher, ZMQInteractiveShell
+from traitlets import Type
 
 
 class BudgetedOutStream(OutStream):
@@ -43,8 +49,41 @@ class BudgetedOutStream(OutStream):
         return super().write(string)  # OutStream raises the usual TypeError for non-str
 
 
+class BudgetedDisplayPublisher(ZMQDisplayPublisher):
+    """Display publisher that sends at most `max_outputs + 1` new displays, and a little over
+    `budget` characters of them, per request and since the last `clear_output`."""
+
+    budget = 1_000_000  # both set by the fork-server from Limits before the kernel starts
+    max_outputs = 1000
+    _shown = 0  # new displays sent since the request began or its output was cleared
+    _written = 0  # their characters
+
+    def set_parent(self, parent):
+        """A new request: its displays start at zero."""
+        super().set_parent(parent)
+        self._shown = self._written = 0
+
+    def clear_output(self, wait=False):
+        """Cleared output no longer counts (a live display redrawn each step stays live)."""
+        super().clear_output(wait)
+        self._shown = self._written = 0
+
+    def publish(self, data, metadata=None, *, transient=None, update=False, **kwargs):
+        """Send the display unless this request is past its budget. Updates of an existing
+        display always go: they add no output, and the grader keeps only the last."""
+        if not update:
+            # One more than the grader keeps, so that it sees the overflow and says so.
+            if self._shown > self.max_outputs or self._written > self.budget:
+                return
+            self._shown += 1
+            self._written += sum(len(v) for v in (data or {}).values() if isinstance(v, str))
+        super().publish(data, metadata, transient=transient, update=update, **kwargs)
+
+
 class GradingShell(ZMQInteractiveShell):
-    """The kernel's shell, without IPython's in-memory copy of every stream write."""
+    """The kernel's shell: budgeted displays, no in-memory copy of every stream write."""
+
+    display_pub_class = Type(BudgetedDisplayPublisher)
 
     @contextlib.contextmanager
     def _tee(self, channel):

@@ -157,15 +157,77 @@ def test_flood_of_displays_is_capped_by_count_and_errors_kept():
     """Thousands of tiny displays are few bytes but one feedback row each: capped by count."""
     limits = Limits(max_outputs=50)
     result = execute_notebook(notebook(
-        "for i in range(2000):\n    display(i)\nraise ValueError('after the displays')",
-        "print('small')"), limits=limits)
+        "for i in range(2000):\n    display(i)\nshown = get_ipython().display_pub._shown\n"
+        "raise ValueError('after the displays')",
+        "print('small', shown)"), limits=limits)
     outs = code_outputs(result)
     assert len(outs[0]) <= 52  # 50 displays, the note, the error
     assert [o["data"]["text/plain"] for o in outs[0][:3]] == ["0", "1", "2"]
     notes = [o["text"] for o in outs[0] if o.get("name") == "stdout"]
     assert notes == ["\n[output truncated: this cell produced more than 50 outputs]\n"]
     assert enames(outs[0]) == ["ValueError"]
-    assert outs[1][0]["text"] == "small\n"
+    # The kernel sent one display past the cap (so the grader saw the overflow), not 2,000.
+    assert outs[1][0]["text"] == "small 51\n"
+
+
+def test_live_display_redrawn_past_the_cap_stays_live():
+    """clear_output restarts the count, in the kernel and the grader: a display redrawn at
+    every step (d2l's Animator, a progress table) ends on its last frame."""
+    limits = Limits(max_outputs=50)
+    result = execute_notebook(notebook(
+        "from IPython.display import clear_output\nfor i in range(300):\n"
+        "    clear_output(wait=True)\n    display(f'step {i}')\n"
+        "handle = display('update 0', display_id=True)\nfor i in range(300):\n"
+        "    handle.update(f'update {i}')"), limits=limits)
+    outs = code_outputs(result)
+    assert [o["data"]["text/plain"] for o in outs[0]] == ["'step 299'", "'update 299'"]
+
+
+def stall_the_grader(monkeypatch, after: int, seconds: float, drop: str = ""):
+    """Make the grader stop reading IOPub for `seconds` at message `after` (a busy machine),
+    and optionally never see messages of type `drop`."""
+    import time
+
+    from autograding import executor
+
+    handle, seen = executor._CellOutputs.handle, [0]
+
+    def slow_handle(self, msg):
+        seen[0] += 1
+        if seen[0] == after:
+            time.sleep(seconds)
+        if msg["msg_type"] != drop:
+            handle(self, msg)
+
+    monkeypatch.setattr(executor._CellOutputs, "handle", slow_handle)
+
+
+def test_grader_falling_behind_loses_output_not_the_cell(monkeypatch):
+    """ZeroMQ drops IOPub messages once ~2,000 wait, the cell's "idle" among them: the cell
+    still counts as finished (its reply came), its error is kept, and the next cells run."""
+    stall_the_grader(monkeypatch, after=10, seconds=8)  # the kernel is done by then
+    result = execute_notebook(notebook(
+        "handle = display(0, display_id=True)\nfor i in range(5000):\n    handle.update(i)\n"
+        "raise ValueError('after the updates')",
+        "print('next')"), limits=Limits(cell_timeout=30, notebook_timeout=60))
+    outs = code_outputs(result)
+    assert not result.kernel_died and not result.timed_out
+    assert enames(outs[0]) == ["ValueError"]
+    assert any("some output of this cell was lost" in o.get("text", "") for o in outs[0])
+    assert any("output was lost" in m for m in result.messages)
+    assert outs[1][0]["text"] == "next\n"
+
+
+def test_error_whose_output_was_lost_still_fails_the_cell(monkeypatch):
+    """The reply, which ZeroMQ never drops, says the cell raised: a test cell whose error
+    output was lost on the way must not pass."""
+    stall_the_grader(monkeypatch, after=0, seconds=0, drop="error")
+    result = execute_notebook(notebook("assert 1 == 2, 'wrong answer'", "print('next')"))
+    outs = code_outputs(result)
+    assert enames(outs[0]) == ["AssertionError"]
+    error = [o for o in outs[0] if o.output_type == "error"][0]
+    assert error.evalue == "wrong answer" and error.traceback
+    assert outs[1][0]["text"] == "next\n"
 
 
 def test_consecutive_prints_are_one_output_per_stream():

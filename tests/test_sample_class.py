@@ -143,8 +143,27 @@ def test_every_submission_gets_its_expected_score(sample, graded):
             continue
         got = scores.get(key)
         if got is None or any(not math.isclose(got.get(g, -1), v) for g, v in cells.items()):
-            wrong.append(f"{key[0]}/{key[1]} ({described[key]}): expected {cells}, got {got}")
+            wrong.append(f"{key[0]}/{key[1]} ({described[key]}): expected {cells}, got {got}"
+                         f"\n    {why_graded_so(report, key)}")
     assert not wrong, "\n".join(wrong)
+
+
+def why_graded_so(report, key) -> str:
+    """The grader's comments, status and time, and the errors in the graded notebook: what
+    a failure on CI, where the files are gone afterwards, needs to be understood."""
+    from autograding.grade import autograded_path
+
+    result = report.results.get(key)
+    if result is None:
+        return "no result"
+    errors = []
+    path = autograded_path(report.out_dir, key[0], key[1], key[1])
+    if path.exists():
+        for cell in json.loads(path.read_text()).get("cells", []):
+            errors += [f"{o.get('ename')}: {o.get('evalue', '')[:300]}"
+                       for o in cell.get("outputs", []) if o.get("output_type") == "error"]
+    return (f"status {result.status}, {result.seconds:.1f} s, comments {result.comments}, "
+            f"errors {errors[:4]}")
 
 
 def test_grading_leaves_submissions_byte_identical(sample, graded):

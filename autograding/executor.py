@@ -163,6 +163,14 @@ def _cell_name(index: int, cell) -> str:
     return f"cell {index}" + (f" ({grade_id})" if grade_id else "")
 
 
+def _is_test_cell(cell) -> bool:
+    """An nbgrader autograder-tests cell (graded, not an answer), unless it is a cell magic
+    (whose body is not Python, so no line can be appended to it)."""
+    meta = cell.get("metadata", {}).get("nbgrader", {})
+    return (isinstance(meta, dict) and bool(meta.get("grade")) and not meta.get("solution")
+            and not cell.source.lstrip().startswith("%%"))
+
+
 def _output_size(out: Mapping) -> int:
     if out.get("output_type") == "stream":
         return len(out.get("text", ""))
@@ -301,6 +309,7 @@ class _NotebookRun:
         self.code_cells = [(i, c) for i, c in enumerate(nb.cells) if c.cell_type == "code"]
         self.next_cell = 0
         self.current = None  # the cell being executed
+        self.tests_not_run: list[str] = []  # test cells that did not reach their last line
 
     # -- job lifecycle ----------------------------------------------------------------------
 
@@ -320,6 +329,11 @@ class _NotebookRun:
             self._connect()
             if self._wait_ready():
                 self._run_cells()
+            if self.tests_not_run:
+                self.messages.append(
+                    f"{len(self.tests_not_run)} test cell(s) did not run to their end: "
+                    f"{', '.join(self.tests_not_run)}. Code in the notebook changed how later "
+                    "cells run, so they score 0.")
         finally:
             self._finish()
 
@@ -494,8 +508,13 @@ class _NotebookRun:
                   notebook_deadline: float) -> str:
         kc = self.kc
         cell.execution_count = None
-        msg_id = kc.execute(cell.source, store_history=True, allow_stdin=False,
-                            stop_on_error=False)
+        source, expressions, token = cell.source, {}, None
+        if _is_test_cell(cell):
+            token, name = secrets.token_hex(16), f"_autograding_ran_{secrets.token_hex(4)}"
+            source += f"\n{name} = {token!r}\n"
+            expressions = {"ran": f"globals().pop({name!r}, None)"}
+        msg_id = kc.execute(source, store_history=True, allow_stdin=False,
+                            stop_on_error=False, user_expressions=expressions)
         cell_deadline = time.monotonic() + _seconds(self.limits.cell_timeout)
         reply: dict | None = None  # the execute_reply's content
         idle, heard = False, time.monotonic()
@@ -525,6 +544,8 @@ class _NotebookRun:
                         if reply.get("execution_count"):
                             cell.execution_count = reply["execution_count"]
         self._error_from_reply(reply, outputs)
+        if token is not None and reply.get("status") == "ok":
+            self._check_test_ran(reply, token, outputs, index)
         asked_exit = any(p.get("source") == "ask_exit" for p in reply.get("payload", []))
         if asked_exit or any(o.output_type == "error" and o.ename == "SystemExit"
                              for o in cell.outputs):
@@ -559,6 +580,22 @@ class _NotebookRun:
                 "error", ename=str(reply.get("ename", "Error")),
                 evalue=str(reply.get("evalue", "")),
                 traceback=[str(line) for line in reply.get("traceback", [])]))
+
+    def _check_test_ran(self, reply: dict, token: str, outputs: _CellOutputs,
+                        index: int) -> None:
+        """Fail a test cell that did not reach its last line although it raised nothing.
+
+        The grader appended a line that sets a fresh random value, read back through the
+        reply's user_expressions. Code earlier in the notebook can change how later cells
+        run (an input transformer that empties them, a replaced run_cell); the tests would
+        then raise nothing and pass. This does not stop code written against this check.
+        """
+        ran = reply.get("user_expressions", {}).get("ran", {})
+        if ran.get("status") == "ok" and ran.get("data", {}).get("text/plain") == repr(token):
+            return
+        outputs.add(_error("TestDidNotRun", "this test did not run to its end: code earlier "
+                           "in the notebook changed how cells run, so it cannot pass"))
+        self.tests_not_run.append(_cell_name(index, outputs.cell))
 
     def _iopub(self, msg: dict, outputs: _CellOutputs, msg_id: str) -> bool:
         """Handle one IOPub message; True when the cell's execution went idle."""

@@ -319,6 +319,13 @@ def _million_lines(**_) -> str:
     return 'for _line in range(1_000_000):\n    print("spam", _line)\n'
 
 
+def _skip_tests() -> str:
+    # The one-line way to make every later test raise nothing: IPython runs each later cell
+    # through this transformer, which empties it. The grader checks that each test cell
+    # reaches its last line.
+    return "\nget_ipython().input_transformers_cleanup.append(lambda lines: [])\n"
+
+
 def _display_flood(**_) -> str:
     return "for _shown in range(5_000):\n    display(_shown)\n"
 
@@ -347,7 +354,7 @@ class SampleSubmission:
     description: str
     files: dict[str, bytes]  # name inside submitted/<student>/<assignment>/ -> content
     oracle: str = ""  # oracle key whose per-cell scores apply
-    dead_after: str = ""  # grade id of the answer cell whose run kills the kernel
+    dead_after: str = ""  # grade id of the answer after which no later cell runs (killed)
     zero: bool = False
     needs_sandbox: bool = False
     canaries: list[str] = field(default_factory=list)  # files that must never appear
@@ -418,6 +425,7 @@ SINGLE_STUDENTS = [
     ("cal_colab_saved", "colab_saved"),
     ("dov_fill_disk", "fill_disk"),
     ("eva_display_flood", "display_flood"),
+    ("fin_skip_tests", "skip_tests"),
 ]
 EXTRA_KINDS = ("correct", "partial", "alternative", "blank")
 ROSTER_SIZE = len(FULL_STUDENTS) + len(SINGLE_STUDENTS)
@@ -495,6 +503,12 @@ def make_submission(student: str, kind: str, a: Assignment, *, submitted_dir: Pa
         set_answer(a, nb, middle, a.solution(middle) + kill)
         sub.dead_after = middle
         return notebook(nb, "", f"kills its own kernel after answer {middle!r}")
+    if kind == "skip_tests":
+        nb = fill(a)
+        set_answer(a, nb, middle, a.solution(middle) + _skip_tests())
+        sub.dead_after = middle
+        return notebook(nb, "", f"empties every cell after answer {middle!r} (the tests "
+                        "too) with an input transformer")
     if kind == "delete_tests":
         nb = fill(a)
         nb["cells"] = [c for c in nb["cells"] if _grade_id(c) not in a.points]

@@ -283,7 +283,7 @@ def test_disk_filling_notebook_is_stopped_at_the_disk_limit(sandbox):
     assert not small.kernel_died
 
 
-def test_cell(source: str, grade_id: str = "test_it"):
+def graded_test_cell(source: str, grade_id: str = "test_it"):
     """An nbgrader autograder-tests cell."""
     cell = v4.new_code_cell(source)
     cell.metadata["nbgrader"] = {"grade": True, "solution": False, "locked": True,
@@ -301,21 +301,23 @@ def test_tests_emptied_by_earlier_code_do_not_pass(hack):
     """Earlier code that makes later cells run nothing makes every test raise nothing: each
     test cell must be seen reaching its last line, or it fails."""
     nb = notebook("x = 1")
-    nb.cells += [test_cell("assert x == 1"), v4.new_code_cell(hack),
-                 test_cell("assert x == 2, 'wrong'", "test_two"), v4.new_code_cell("print(x)")]
+    nb.cells += [graded_test_cell("assert x == 1"), v4.new_code_cell(hack),
+                 graded_test_cell("assert x == 2, 'wrong'", "test_two"),
+                 v4.new_code_cell("print(x)")]
     result = execute_notebook(nb)
     outs = code_outputs(result)
     assert outs[1] == []  # ran before the hack: passes, and shows nothing extra
     assert enames(outs[3]) == ["TestDidNotRun"]
-    assert any("1 test cell(s) did not run to their end: cell 4 (test_two)." in m for m in result.messages)
+    note = "1 test cell(s) did not run to their end: cell 4 (test_two)."
+    assert any(note in m for m in result.messages)
 
 
 def test_tests_that_run_are_not_flagged():
     nb = notebook("x = 1")
-    nb.cells += [test_cell("for i in range(3):\n    assert x == 1"),
-                 test_cell("assert x == 2, 'wrong'", "test_two"),
-                 test_cell("%%capture\nassert x == 1", "test_magic"),
-                 test_cell("print('checked')", "test_print")]
+    nb.cells += [graded_test_cell("for i in range(3):\n    assert x == 1"),
+                 graded_test_cell("assert x == 2, 'wrong'", "test_two"),
+                 graded_test_cell("%%capture\nassert x == 1", "test_magic"),
+                 graded_test_cell("print('checked')", "test_print")]
     result = execute_notebook(nb)
     outs = code_outputs(result)
     assert outs[1] == [] and enames(outs[2]) == ["AssertionError"] and outs[3] == []

@@ -512,7 +512,8 @@ class _NotebookRun:
         if _is_test_cell(cell):
             token, name = secrets.token_hex(16), f"_autograding_ran_{secrets.token_hex(4)}"
             source += f"\n{name} = {token!r}\n"
-            expressions = {"ran": f"globals().pop({name!r}, None)"}
+            expressions = {"ran": name}  # a bare random name: a student's variable can't
+            # shadow it (one called `globals` would break `globals().pop(...)`)
         msg_id = kc.execute(source, store_history=True, allow_stdin=False,
                             stop_on_error=False, user_expressions=expressions)
         cell_deadline = time.monotonic() + _seconds(self.limits.cell_timeout)

@@ -313,7 +313,7 @@ def test_tests_emptied_by_earlier_code_do_not_pass(hack):
 
 
 def test_tests_that_run_are_not_flagged():
-    nb = notebook("x = 1")
+    nb = notebook("x = 1\nglobals = locals = eval = 'names a student may reuse'")
     nb.cells += [graded_test_cell("for i in range(3):\n    assert x == 1"),
                  graded_test_cell("assert x == 2, 'wrong'", "test_two"),
                  graded_test_cell("%%capture\nassert x == 1", "test_magic"),

@@ -7,6 +7,7 @@ output in the affected cell and every later one, so nothing after them can look 
 
 from __future__ import annotations
 
+import ast
 import copy
 import json
 import os
@@ -37,6 +38,8 @@ INTERRUPT_GRACE = 3.0  # s between the interrupt and the kill of a timed-out cel
 # still reading keeps IOPub busy, so only dropped messages end here.
 IOPUB_QUIET = 4.0
 MAX_MESSAGE_BYTES = 128 * 2**20  # one kernel message; the grader never receives bigger ones
+# What nbformat raises for a message that is not a valid output.
+NOT_AN_OUTPUT = (ValueError, TypeError, KeyError, AttributeError, nbformat.ValidationError)
 KEPT_TEXT = 10_000  # bytes of an error/result kept when the cell is over its output budget
 
 
@@ -171,6 +174,32 @@ def _is_test_cell(cell) -> bool:
             and not cell.source.lstrip().startswith("%%"))
 
 
+def _with_ran_marker(source: str, name: str, token: str) -> str:
+    """`source` that sets `name` to `token` once its last statement has run.
+
+    A last expression keeps its value and its display (nbgrader reads partial credit from a
+    test cell's result): `[(expr), (name := token)][0]`, both evaluated left to right. Any
+    other cell gets one more line. So does a cell that is not plain Python (line magics):
+    a value shown by its last line is then not displayed.
+    """
+    marker = f"({name} := {token!r})"
+    try:
+        body = ast.parse(source).body
+    except (SyntaxError, ValueError):
+        body = []
+    if not body or not isinstance(body[-1], ast.Expr):
+        return f"{source}\n{name} = {token!r}\n"
+    node = body[-1]
+    raw = source.encode()  # ast counts columns in UTF-8 bytes
+    starts = [0]
+    for line in raw.splitlines(keepends=True):
+        starts.append(starts[-1] + len(line))
+    begin = starts[node.lineno - 1] + node.col_offset
+    end = starts[node.end_lineno - 1] + node.end_col_offset
+    expr = raw[begin:end].decode()
+    return raw[:begin].decode() + f"[({expr}), {marker}][0]" + raw[end:].decode()
+
+
 def _output_size(out: Mapping) -> int:
     if out.get("output_type") == "stream":
         return len(out.get("text", ""))
@@ -211,16 +240,22 @@ class _CellOutputs:
         if msg_type == "update_display_data":
             display_id = content.get("transient", {}).get("display_id")
             if display_id in self.display_ids:
-                shown = nbformat.v4.new_output("display_data", data=content.get("data", {}),
-                                               metadata=content.get("metadata", {}))
+                try:
+                    shown = nbformat.v4.new_output("display_data",
+                                                   data=content.get("data", {}),
+                                                   metadata=content.get("metadata", {}))
+                except NOT_AN_OUTPUT:
+                    return
                 for index in self.display_ids[display_id]:
                     self.cell.outputs[index].data = shown.data
                     self.cell.outputs[index].metadata = shown.metadata
             return
         try:
             out = output_from_msg(msg)
-        except ValueError:
-            return  # not an output (comm messages and the like)
+        except NOT_AN_OUTPUT:
+            # Comm messages and the like, or an output nbformat rejects: the kernel runs the
+            # notebook's code, which can send any message (`{"text/plain": 5}`).
+            return
         if self.clear_on_next:
             self._clear()
         self.add(out, content.get("transient", {}).get("display_id"))
@@ -511,7 +546,7 @@ class _NotebookRun:
         source, expressions, token = cell.source, {}, None
         if _is_test_cell(cell):
             token, name = secrets.token_hex(16), f"_autograding_ran_{secrets.token_hex(4)}"
-            source += f"\n{name} = {token!r}\n"
+            source = _with_ran_marker(source, name, token)
             expressions = {"ran": name}  # a bare random name: a student's variable can't
             # shadow it (one called `globals` would break `globals().pop(...)`)
         msg_id = kc.execute(source, store_history=True, allow_stdin=False,
@@ -591,8 +626,11 @@ class _NotebookRun:
         run (an input transformer that empties them, a replaced run_cell); the tests would
         then raise nothing and pass. This does not stop code written against this check.
         """
-        ran = reply.get("user_expressions", {}).get("ran", {})
-        if ran.get("status") == "ok" and ran.get("data", {}).get("text/plain") == repr(token):
+        # Shaped by the kernel, which the notebook's code can change: check every level.
+        expressions = reply.get("user_expressions")
+        ran = expressions.get("ran") if isinstance(expressions, dict) else None
+        data = ran.get("data") if isinstance(ran, dict) and ran.get("status") == "ok" else None
+        if isinstance(data, dict) and data.get("text/plain") == repr(token):
             return
         outputs.add(_error("TestDidNotRun", "this test did not run to its end: code earlier "
                            "in the notebook changed how cells run, so it cannot pass"))

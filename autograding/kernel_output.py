@@ -76,7 +76,9 @@ class BudgetedDisplayPublisher(ZMQDisplayPublisher):
             if self._shown > self.max_outputs or self._written > self.budget:
                 return
             self._shown += 1
-            self._written += sum(len(v) for v in (data or {}).values() if isinstance(v, str))
+            # Images may still be bytes here (base64-encoded on sending: a third more).
+            self._written += sum(len(v) for v in (data or {}).values()
+                                 if isinstance(v, (str, bytes)))
         super().publish(data, metadata, transient=transient, update=update, **kwargs)
 
 

@@ -4,6 +4,7 @@ import nbformat.v4 as v4
 import pytest
 
 from autograding.executor import ExecutionResult, Limits, execute_notebook
+from autograding.scoring import score_cell
 
 pytestmark = pytest.mark.slow
 
@@ -183,6 +184,20 @@ def test_live_display_redrawn_past_the_cap_stays_live():
     assert [o["data"]["text/plain"] for o in outs[0]] == ["'step 299'", "'update 299'"]
 
 
+def test_malformed_outputs_from_the_notebook_are_dropped():
+    """The notebook's code can send any message; one nbformat rejects is not an output and
+    must not stop the grading of the notebook."""
+    result = execute_notebook(notebook(
+        "handle = display('fine', display_id=True)\npub = get_ipython().display_pub\n"
+        "pub.publish({'text/plain': 5})\n"
+        "pub.publish({'text/plain': 5}, transient={'display_id': handle.display_id},"
+        " update=True)",
+        "print('next')"))
+    outs = code_outputs(result)
+    assert [o.data["text/plain"] for o in outs[0]] == ["'fine'"]
+    assert outs[1][0]["text"] == "next\n"
+
+
 def stall_the_grader(monkeypatch, after: int, seconds: float, drop: str = ""):
     """Make the grader stop reading IOPub for `seconds` at message `after` (a busy machine),
     and optionally never see messages of type `drop`."""
@@ -296,18 +311,21 @@ def graded_test_cell(source: str, grade_id: str = "test_it"):
     "import ast\nclass Nothing(ast.NodeTransformer):\n"
     "    def visit_Module(self, node):\n        node.body = []\n        return node\n"
     "get_ipython().ast_transformers.append(Nothing())",
+    "get_ipython().user_expressions = lambda expressions: {'ran': None}",
 ])
 def test_tests_emptied_by_earlier_code_do_not_pass(hack):
     """Earlier code that makes later cells run nothing makes every test raise nothing: each
-    test cell must be seen reaching its last line, or it fails."""
+    test cell must be seen reaching its last line, or it fails (and a reply shaped by the
+    notebook's code fails the test, not the grader)."""
     nb = notebook("x = 1")
     nb.cells += [graded_test_cell("assert x == 1"), v4.new_code_cell(hack),
-                 graded_test_cell("assert x == 2, 'wrong'", "test_two"),
+                 graded_test_cell("assert x == 1\n0.5", "test_two"),
                  v4.new_code_cell("print(x)")]
     result = execute_notebook(nb)
     outs = code_outputs(result)
     assert outs[1] == []  # ran before the hack: passes, and shows nothing extra
     assert enames(outs[3]) == ["TestDidNotRun"]
+    assert score_cell(result.notebook.cells[4]) == (0, 1.0)  # also when its result showed
     note = "1 test cell(s) did not run to their end: cell 4 (test_two)."
     assert any(note in m for m in result.messages)
 
@@ -317,10 +335,29 @@ def test_tests_that_run_are_not_flagged():
     nb.cells += [graded_test_cell("for i in range(3):\n    assert x == 1"),
                  graded_test_cell("assert x == 2, 'wrong'", "test_two"),
                  graded_test_cell("%%capture\nassert x == 1", "test_magic"),
-                 graded_test_cell("print('checked')", "test_print")]
+                 graded_test_cell("print('checked')", "test_print"),
+                 # nbgrader gives partial credit from a test cell's result: it must stay.
+                 graded_test_cell("assert x == 1\nx / (\n    2)  # ½", "test_partial"),
+                 graded_test_cell("x / 2;", "test_quiet")]
     result = execute_notebook(nb)
     outs = code_outputs(result)
     assert outs[1] == [] and enames(outs[2]) == ["AssertionError"] and outs[3] == []
     assert outs[4] == [{"output_type": "stream", "name": "stdout", "text": "checked\n"}]
+    assert [(o.output_type, o.data["text/plain"]) for o in outs[5]] == [("execute_result",
+                                                                          "0.5")]
+    assert outs[6] == []
     assert result.messages == []
     assert "_autograding_ran" not in result.notebook.cells[2].source
+
+
+def test_result_shown_by_the_students_code_in_a_failing_test_scores_zero():
+    """End to end: nbgrader reads the first result of a test cell as partial credit, and a
+    non-number as full credit, even when the test then fails."""
+    from nbgrader.utils import determine_grade
+
+    nb = notebook("import sys\ndef f():\n    sys.displayhook('full marks')\n    return 1")
+    nb.cells.append(graded_test_cell("assert f() == 2"))
+    cell = execute_notebook(nb).notebook.cells[-1]
+    assert [o.output_type for o in cell.outputs] == ["execute_result", "error"]
+    assert determine_grade(cell) == (1.0, 1.0), "nbgrader's rule, which this grader fixes"
+    assert score_cell(cell) == (0, 1.0)

@@ -1,9 +1,16 @@
-"""Scores of graded cells: nbgrader's rules, except that a warning on stderr never fails a test.
+"""Scores of graded cells: nbgrader's rules, except that a warning on stderr never fails a test
+and a result shown before an error cannot earn points.
 
 nbgrader's `determine_grade` gives a test cell zero when it writes anything to stderr, so a
 PyTorch or NumPy warning (a deprecation, a float() of a tensor that requires grad) takes the
 points of a correct answer. Here only an error fails a test cell; what went to stderr still
 shows in the autograded notebook and, as a note, in the feedback.
+
+`determine_grade` also reads the outputs in order and returns at the first result
+(`execute_result`), as partial credit, capped at full points. A student's function called by
+a test can show a result itself (`sys.displayhook(1.0)`) before the test's assertion fails:
+nbgrader then gives full points. Here any error gives zero, and partial credit comes from the
+last result, which is the test cell's own value (shown after all of its code ran).
 """
 
 import copy
@@ -16,13 +23,32 @@ def _is_stderr(output) -> bool:
     return output.get("output_type") == "stream" and output.get("name") == "stderr"
 
 
-def without_stderr(cell):
-    """A copy of a test cell without its stderr stream outputs (the cell itself is untouched)."""
-    if cell.get("cell_type") != "code" or not any(map(_is_stderr, cell.get("outputs", []))):
+def scored_view(cell):
+    """A copy of a test cell as `determine_grade` should see it: no stderr; only its errors
+    when it has any; else its last result only, and only if it is a partial grade nbgrader
+    can read (the cell itself is untouched)."""
+    if cell.get("cell_type") != "code":
+        return cell
+    outputs = [o for o in cell.get("outputs", []) if not _is_stderr(o)]
+    errors = [o for o in outputs if o.get("output_type") == "error"]
+    results = [o for o in outputs if o.get("output_type") == "execute_result"]
+    kept = errors or ([o for o in outputs if o.get("output_type") != "execute_result"]
+                      + [r for r in results[-1:] if _readable_grade(r, cell)])
+    if kept == cell.get("outputs", []):
         return cell
     cleaned = copy.deepcopy(cell)
-    cleaned.outputs = [o for o in cleaned.outputs if not _is_stderr(o)]
+    cleaned.outputs = copy.deepcopy(kept)
     return cleaned
+
+
+def _readable_grade(result, cell) -> bool:
+    """Whether nbgrader can read `result` as a partial grade without raising: it raises on a
+    value over the cell's points or without text/plain, which crashed the whole notebook."""
+    try:
+        utils.get_partial_grade(result, float(cell.metadata["nbgrader"]["points"]))
+    except (KeyError, ValueError, TypeError, AttributeError):
+        return False
+    return True
 
 
 def wrote_to_stderr(cell) -> bool:
@@ -32,11 +58,11 @@ def wrote_to_stderr(cell) -> bool:
 
 def score_cell(cell, log=None) -> tuple[float | None, float]:
     """(score, max points) of a graded cell: nbgrader's `determine_grade`, stderr ignored."""
-    return utils.determine_grade(without_stderr(cell), log)
+    return utils.determine_grade(scored_view(cell), log)
 
 
 class SaveScores(SaveAutoGrades):
     """nbgrader's SaveAutoGrades with `score_cell`'s rule: errors fail a test, warnings do not."""
 
     def _add_score(self, cell, resources) -> None:
-        super()._add_score(without_stderr(cell), resources)
+        super()._add_score(scored_view(cell), resources)

@@ -57,12 +57,13 @@ def wrote_to_stderr(cell) -> bool:
 
 
 def score_cell(cell, log=None) -> tuple[float | None, float]:
-    """(score, max points) of a graded cell: nbgrader's `determine_grade`, stderr ignored."""
+    """(score, max points) of a graded cell: nbgrader's `determine_grade` on `scored_view`."""
     return utils.determine_grade(scored_view(cell), log)
 
 
 class SaveScores(SaveAutoGrades):
-    """nbgrader's SaveAutoGrades with `score_cell`'s rule: errors fail a test, warnings do not."""
+    """nbgrader's SaveAutoGrades with `score_cell`'s rule: any error fails a test, a warning
+    does not, and only the cell's last result can give partial credit."""
 
     def _add_score(self, cell, resources) -> None:
         super()._add_score(scored_view(cell), resources)

@@ -22,8 +22,8 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import secrets
 import sys
-import tempfile
 import time
 import warnings
 from contextlib import contextmanager
@@ -123,11 +123,15 @@ class Task:
 
 
 def atomic_write(path: Path, data: bytes | str) -> None:
-    """Write `path` so that readers see the old file or the new one, never a part."""
+    """Write `path` so that readers see the old file or the new one, never a part.
+
+    The file gets the permissions the umask gives a new file (0644 under umask 022, 0640
+    under 027), as a plain open() would.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
     if isinstance(data, str):
         data = data.encode("utf-8")
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name[:40]}.", suffix=".tmp")
+    fd, tmp = _new_temp_file(path)
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
@@ -138,6 +142,23 @@ def atomic_write(path: Path, data: bytes | str) -> None:
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
+
+
+def _new_temp_file(path: Path) -> tuple[int, str]:
+    """(fd, name) of a new empty file next to `path`, named .<name>.<random>.tmp.
+
+    Not tempfile.mkstemp: it creates 0600 whatever the umask, and os.replace keeps that mode,
+    so grades.csv, the plot and every feedback page were readable by their owner only.
+    O_EXCL with mode 0666 lets the kernel apply the umask.
+    """
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC
+    for _ in range(100):
+        tmp = str(path.parent / f".{path.name[:40]}.{secrets.token_hex(6)}.tmp")
+        try:
+            return os.open(tmp, flags, 0o666), tmp
+        except FileExistsError:
+            continue
+    raise FileExistsError(f"{path.parent}: no free temporary file name for {path.name}")
 
 
 def marker_path(out_dir: Path, task: Task) -> Path:

@@ -32,6 +32,7 @@ import os
 import re
 import stat
 import sys
+import textwrap
 import unicodedata
 import zipfile
 from collections.abc import Callable, Iterator
@@ -57,6 +58,8 @@ BLACKBOARD = re.compile(
 )
 MOODLE_DIR = re.compile(r"^(?P<name>.+?)_(?P<pid>\d+)_assign(?:submission|feedback)_\w*$")
 SAFE_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+# Flagged, not corrupt: the grader converts these (autograding.submission.parse_notebook).
+OLD_FORMAT = "old notebook format (nbformat 3); the grader converts it to format 4"
 
 
 class IntakeError(RuntimeError):
@@ -127,18 +130,28 @@ class IntakeReport:
         return counts
 
     def table(self, width: int = 100) -> str:
-        """A plain-text table of every entry, one line each, plus a one-line summary."""
-        rows = [("action", "student", "assignment", "uploaded file", "why / flags")]
+        """A plain-text table of every entry, one line each; then every flagged file with all
+        it was flagged for, unclipped; then a one-line summary."""
+        rows = [("action", "student", "assignment", "uploaded file", "flags / why")]
         for e in self.entries:
-            why = "; ".join([e.reason, *e.flags]) if e.flags else e.reason
-            rows.append((e.action, e.student, e.assignment, e.source, why))
+            # Flags first: the column is narrow and a flag matters more than the reason.
+            rows.append((e.action, e.student, e.assignment, e.source,
+                         "; ".join([*e.flags, e.reason])))
         widths = [13, 16, 18, 28]
         lines = []
         for row in rows:
             cells = [_clip(text, w).ljust(w) for text, w in zip(row, widths, strict=False)]
             last = width - sum(widths) - len(widths)
             lines.append(" ".join([*cells, _clip(row[-1], last)]).rstrip())
+        flagged = [e for e in self.entries if e.flags]
+        if flagged:
+            lines.append(f"flagged ({len(flagged)}):")
+        for e in flagged:
+            whose = f"{e.student}/{e.assignment}" if e.student else e.assignment or "?"
+            lines += textwrap.wrap(f"{e.source} ({e.action}, {whose}): {'; '.join(e.flags)}",
+                                   width, initial_indent="  ", subsequent_indent="      ")
         summary = ", ".join(f"{n} {action}" for action, n in sorted(self.counts().items()))
+        summary += f"; {len(flagged)} flagged" if flagged else ""
         lines.append(f"{len(self.entries)} uploaded files: {summary or 'none'}")
         return "\n".join(lines)
 
@@ -425,7 +438,8 @@ def _classify(upload: _Upload, ids: tuple, grade_ids: dict) -> _Candidate | Inta
     content_id, notebook_problem = _content_assignment(data, ids, grade_ids)
     assignment = info["assignment"]
     if notebook_problem:
-        flags.append(f"corrupt: {notebook_problem}")
+        flags.append(notebook_problem if notebook_problem == OLD_FORMAT
+                     else f"corrupt: {notebook_problem}")
     if not assignment and content_id:
         assignment = content_id
         reasons.append("assignment recognised from the notebook's content")
@@ -567,12 +581,17 @@ def notebook_problem(data: bytes) -> str:
     except UnicodeDecodeError:
         return "not UTF-8 text (binary file?)"
     except json.JSONDecodeError as err:
-        return f"not JSON ({err.msg} at line {err.lineno})"
+        # Some of json's messages end in "at" ("Unterminated string starting at"): one "at".
+        where = f"line {err.lineno} column {err.colno}"
+        return f"not JSON ({err.msg.removesuffix(' at')} at {where})"
     if not isinstance(nb, dict) or "nbformat" not in nb:
         return "JSON but not a notebook (no 'nbformat' field)"
     version = nb.get("nbformat")
-    if not isinstance(version, int) or version < 4:
-        return f"old notebook format (nbformat {version}); open and save it in Jupyter 4+"
+    if version == 3:
+        return OLD_FORMAT
+    if version != 4:
+        return (f"notebook format {version!r} is not supported (expected 4); open and save it "
+                "in a current Jupyter or Colab")
     if not isinstance(nb.get("cells"), list):
         return "notebook without a 'cells' list"
     return ""

@@ -189,6 +189,9 @@ def test_never_overwrites_without_force(tmp_path):
         (b"print('a python script saved as .ipynb')\n", "not JSON"),
         (b"\x89PNG\r\n\x1a\n\x00\x00", "not UTF-8"),
         (b'{"a": 1}', "not a notebook"),
+        (json.dumps({"nbformat": 5, "cells": []}).encode(), "format 5 is not supported"),
+        (b'{"cells": "unterminated', "Unterminated string starting at line 1 column 11"),
+        (b'{"a": "\x01"}', "Invalid control character at line 1 column 8"),
     ],
 )
 def test_corrupt_notebooks_are_taken_and_flagged(tmp_path, content, problem):
@@ -199,8 +202,43 @@ def test_corrupt_notebooks_are_taken_and_flagged(tmp_path, content, problem):
     (entry,) = report.entries
     assert entry.action == "renamed"
     assert any(problem in flag for flag in entry.flags), entry.flags
+    assert not any(" at at " in flag for flag in entry.flags), entry.flags
     assert submitted_file(submitted, "alice", "05_mse_gradients").read_bytes() == content
     assert notebook_problem(content)
+
+
+def test_old_format_is_flagged_but_not_called_corrupt(tmp_path):
+    """The grader converts nbformat 3 and grades it; "corrupt" would send the instructor
+    after a student for nothing."""
+    uploads = tmp_path / "export"
+    write(uploads, "alice_05_mse_gradients.ipynb", json.dumps({"nbformat": 3}).encode())
+    (entry,) = intake_uploads(uploads, tmp_path / "submitted", echo=False).entries
+    assert entry.flags == ["old notebook format (nbformat 3); the grader converts it to format 4"]
+
+
+def test_table_shows_every_flagged_file_and_what_for(tmp_path):
+    uploads = tmp_path / "export"
+    write(uploads, "alice_05_mse_gradients.ipynb", b'{"cells": "unterminated')
+    write(uploads, "bob_05_mse_gradients.ipynb", b'{"hello": "world"}')
+    write(uploads, "carol_05_mse_gradients.ipynb", notebook_bytes("fine"))
+    write(uploads, "dave_02_linreg_scratch.ipynb", b"", mtime=1_000_000)
+    write(uploads, "dave_02_linreg_scratch (1).ipynb", notebook_bytes("new"), mtime=2_000_000)
+    report = intake_uploads(uploads, tmp_path / "submitted", echo=False)
+    table = report.table()
+    assert all(len(line) <= 100 for line in table.splitlines()), table
+    flat = " ".join(table.split())
+    flagged = [e for e in report.entries if e.flags]
+    assert {e.source for e in flagged} == {"alice_05_mse_gradients.ipynb",
+                                           "bob_05_mse_gradients.ipynb",
+                                           "dave_02_linreg_scratch.ipynb",
+                                           "dave_02_linreg_scratch (1).ipynb"}
+    for entry in flagged:
+        expected = f"{entry.source} ({entry.action}, {entry.student}/{entry.assignment}): "
+        assert " ".join((expected + "; ".join(entry.flags)).split()) in flat, (entry, table)
+    assert "corrupt: JSON but not a notebook (no 'nbformat' field)" in flat
+    assert "not JSON (Unterminated string starting at line 1 column 11)" in flat
+    assert flat.endswith("5 uploaded files: 4 renamed, 1 superseded; 4 flagged")
+    assert "carol" not in table.split("flagged (4):")[1]
 
 
 def test_valid_notebook_has_no_problem():
@@ -347,3 +385,21 @@ def test_student_ids_are_always_safe(raw):
     assert SAFE_ID.match(student)
     assert "/" not in student and ".." not in student and not student.startswith("-")
     assert safe_student_id(raw) == student
+
+
+@pytest.mark.parametrize("umask", [0o022, 0o027])
+def test_written_files_and_folders_follow_the_umask(tmp_path, umask):
+    uploads = tmp_path / "export"
+    write(uploads, "HW_jdoe_attempt_2026-11-20-14-03-22_05_mse_gradients.ipynb",
+          notebook_bytes("bb"))
+    previous = os.umask(umask)
+    try:
+        intake_uploads(uploads, tmp_path / "out" / "submitted", echo=False)
+    finally:
+        os.umask(previous)
+    written = list((tmp_path / "out").rglob("*"))
+    assert {p.name for p in written if p.is_file()} == {
+        "intake_report.json", "intake_report.csv", "05_mse_gradients.ipynb", "timestamp.txt"}
+    for path in written:
+        want = (0o777 if path.is_dir() else 0o666) & ~umask
+        assert stat.S_IMODE(path.stat().st_mode) == want, path

@@ -127,9 +127,14 @@ def build_parser() -> argparse.ArgumentParser:
                        help="disk space a notebook may fill with its files (scratch folder, "
                        "/tmp and /dev/shm together), e.g. 1G (default: 1G); over it the kernel "
                        "is stopped")
-    grade.add_argument("--sandbox", choices=("auto", "bwrap", "rlimits"), default="auto",
-                       help="isolation of the kernels: bubblewrap, plain resource limits, or "
-                       "auto = bubblewrap when it works here (default: auto)")
+    grade.add_argument("--sandbox", choices=("auto", "bwrap", "namespaces", "none"),
+                       default="auto",
+                       help="isolation of the kernels: bwrap (bubblewrap), namespaces (the "
+                       "same sandbox built with Linux namespaces, no bubblewrap needed), or "
+                       "auto = the first of these that works here, else stop with the fix "
+                       "(default). 'none' runs student code with YOUR rights: it can read the "
+                       "masters and other submissions, change your files and use the network; "
+                       "for trusted notebooks only")
     grade.add_argument("--assignment", action="append", metavar="ID",
                        help="grade only this assignment (repeatable; default: all)")
     grade.add_argument("--student", action="append", metavar="ID",

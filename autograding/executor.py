@@ -27,6 +27,8 @@ from nbformat import NotebookNode
 from nbformat.v4 import output_from_msg
 
 from autograding import sandbox as _sandbox
+from autograding.forkserver import tasks_of_uid
+from autograding.mount_plan import default_hidden_paths
 from autograding.sandbox import ServerDied, sandbox_mode
 
 __all__ = ["ExecutionResult", "Limits", "execute_notebook", "sandbox_mode", "shutdown"]
@@ -66,7 +68,7 @@ class ExecutionResult:
     kernel_died: bool
     timed_out: bool
     messages: list[str] = field(default_factory=list)
-    sandbox: str = "rlimits"
+    sandbox: str = "none"
     seconds: float = 0.0
 
 
@@ -84,7 +86,7 @@ def warm_up(sandbox: str = "auto", hidden: Iterable[str | os.PathLike] = ()) -> 
 
 
 def _hidden_key(hidden: Iterable[str | os.PathLike]) -> tuple[str, ...]:
-    paths = _sandbox.default_hidden_paths() + [os.fspath(p) for p in hidden]
+    paths = default_hidden_paths() + [os.fspath(p) for p in hidden]
     return tuple(sorted({os.path.realpath(p) for p in paths}))
 
 
@@ -433,6 +435,10 @@ class _NotebookRun:
         # A backstop only (wall clock is the real limit): torch may keep every core busy.
         wall = min(_seconds(self.limits.notebook_timeout), 24 * 3600)
         limits["cpu_seconds"] = int((wall + KERNEL_START_TIMEOUT + 30) * (os.cpu_count() or 1))
+        # The process cap counts every process of the kernel's uid, also those its sandbox
+        # cannot see (the grader's own uid in a user namespace).
+        uid = self.server.uid if self.server.uid is not None else os.getuid()
+        limits["host_tasks"] = tasks_of_uid(uid)
         return limits
 
     def _connect(self) -> None:

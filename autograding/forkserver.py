@@ -250,6 +250,8 @@ class Server:
         code = 1
         try:
             os.setsid()
+            # Without a PID namespace (--sandbox none) nothing else ends the kernel with us.
+            _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
             signal.set_wakeup_fd(-1)
             signal.signal(signal.SIGCHLD, signal.SIG_DFL)
             signal.signal(signal.SIGINT, signal.default_int_handler)
@@ -327,10 +329,11 @@ def set_limits(limits: dict) -> None:
         # The forked kernel already holds the pre-imported libraries: the budget is on top.
         resource.RLIMIT_DATA: _status_bytes("VmData") + memory,
         resource.RLIMIT_AS: _status_bytes("VmSize") + memory + ADDRESS_SPACE_SLACK,
-        # Counted per real uid: start from what that uid already runs (the server; in the
-        # fallback without a uid of our own, the user's other programs too).
-        resource.RLIMIT_NPROC: _tasks_of_uid(os.getuid()) + int(limits["max_processes"])
-        + RUNTIME_TASKS,
+        # Counted per real uid on the whole host: start from what that uid already runs. As
+        # root the sandbox has a uid of its own; otherwise the user's other programs count
+        # too, and a PID namespace cannot see them, so the grader counts them outside.
+        resource.RLIMIT_NPROC: max(tasks_of_uid(os.getuid()), int(limits.get("host_tasks", 0)))
+        + int(limits["max_processes"]) + RUNTIME_TASKS,
         resource.RLIMIT_FSIZE: int(limits["max_file_bytes"]),
         resource.RLIMIT_NOFILE: int(limits.get("max_open_files", 1024)),
         resource.RLIMIT_CORE: 0,
@@ -343,7 +346,7 @@ def set_limits(limits: dict) -> None:
     resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 5))
 
 
-def _tasks_of_uid(uid: int) -> int:
+def tasks_of_uid(uid: int) -> int:
     """Processes and threads of ``uid`` visible here (what RLIMIT_NPROC counts)."""
     total = 0
     for pid in _all_pids():

@@ -110,6 +110,8 @@ class Task:
     fingerprint: str = ""
     attempts: int = 0
     canary: bool = False  # the master itself, run to check the sandbox keeps it at full marks
+    digest: str = ""  # sha256 of the submitted file when the batch started ("" if unreadable)
+    snapshot: bytes | None = None  # its bytes then, graded instead of the file (--sandbox none)
 
     @property
     def notebook(self) -> str:
@@ -176,19 +178,47 @@ def feedback_path(out_dir: Path, student: str, assignment: str, notebook: str) -
     return out_dir / "feedback" / student / assignment / f"{notebook}.html"
 
 
-def _fingerprint(task: Task) -> str:
-    """sha256 over what decides the grade: the submitted bytes, the master, the pipeline."""
+def _submitted_bytes(task: Task) -> tuple[bytes | None, str]:
+    """(bytes, "") of the submitted file, or (None, why it cannot be read)."""
     from autograding.submission import SubmissionError, read_bytes_safely
 
+    try:
+        return read_bytes_safely(task.path), ""
+    except SubmissionError as err:
+        return None, str(err)
+
+
+def _fingerprint(task: Task, keep_copy: bool = False) -> str:
+    """sha256 over what decides the grade: the submitted bytes, the master, the pipeline.
+    Also notes the file's own digest, and with `keep_copy` keeps its bytes in the task."""
     digest = hashlib.sha256(f"{PIPELINE_VERSION}\0{task.master.sha256}\0".encode())
     if task.refused:
         digest.update(b"refused\0" + task.refused.encode())
     else:
-        try:
-            digest.update(b"file\0" + read_bytes_safely(task.path))
-        except SubmissionError as err:
-            digest.update(b"unreadable\0" + str(err).encode())
+        data, problem = _submitted_bytes(task)
+        if data is None:
+            digest.update(b"unreadable\0" + problem.encode())
+        else:
+            digest.update(b"file\0" + data)
+            task.digest = hashlib.sha256(data).hexdigest()
+            task.snapshot = data if keep_copy else None
     return digest.hexdigest()
+
+
+def changed_submissions(tasks) -> list[str]:
+    """Notes on submitted files whose bytes differ from when the batch started (in a sandbox
+    the notebooks cannot reach them, so this stays empty; with --sandbox none they can)."""
+    notes = []
+    for task in tasks:
+        if task.refused or task.canary or not task.digest:
+            continue
+        data, _ = _submitted_bytes(task)
+        if data is None or hashlib.sha256(data).hexdigest() != task.digest:
+            what = "was deleted or replaced" if data is None else "was changed"
+            notes.append(f"{task.path}: {what} on disk while the batch ran; it was graded "
+                         "from the copy read before any notebook ran. Restore it from your "
+                         "LMS export or intake zip.")
+    return notes
 
 
 def _is_done(out_dir: Path, task: Task, gb) -> bool:
@@ -311,10 +341,11 @@ class _Batch:
 
         if task.refused:
             return None, [f"{task.path.name}: {task.refused}."]
-        if not task.path.exists() and not task.path.is_symlink():
+        if task.snapshot is None and not task.path.exists() and not task.path.is_symlink():
             return None, [_missing_comment(task)]
         try:
-            prepared = prepare_submission(task.path, task.master, task.resources(self.db_url))
+            prepared = prepare_submission(task.path, task.master, task.resources(self.db_url),
+                                          data=task.snapshot)
         except SubmissionError as err:
             return None, [f"{err}. This notebook gets zero."]
         job = {"notebook": nbformat.writes(prepared.notebook), "limits": self.limits,
@@ -531,7 +562,9 @@ def _grade_prepared(submitted: Path, out_dir: Path, *, workers, scheduler, limit
     remove_stale_temp_files(out_dir)
     with Gradebook(db_url, COURSE_ID) as gb:
         for task in tasks:
-            task.fingerprint = _fingerprint(task)
+            # Notebooks that run with the grader's rights could rewrite a classmate's file
+            # before it is read: keep every submission's bytes first.
+            task.fingerprint = _fingerprint(task, keep_copy=sandbox == "none")
             if not force and _is_done(out_dir, task, gb):
                 report.skipped += 1
             else:
@@ -540,6 +573,7 @@ def _grade_prepared(submitted: Path, out_dir: Path, *, workers, scheduler, limit
     if todo:
         _run(todo, out_dir, db_url, limits, workers, scheduler, sandbox, executor, progress,
              report, hidden, check_masters, runner)
+        report.notes += changed_submissions(todo)
     elif runner is not None:
         runner.close(wait=False)
     from autograding.export import export_outputs

@@ -16,7 +16,7 @@ Rules for hostile code (documented because the score must be well defined):
   oracle.
 - The escape attempts are gated: if the forbidden action succeeds, the student's code runs the
   stolen or correct answer and earns points it must not get, so a leaky sandbox shows up as a
-  wrong score. These expectations hold only under bubblewrap (`needs_sandbox`).
+  wrong score. These expectations hold only in a sandbox (`needs_sandbox`, `sandboxed`).
 - os._exit(0) or sys.exit() at the top of the first answer, or SIGKILL to its own kernel after
   the middle answer: the kernel dies; test cells before that answer keep the score of the
   correct run, every later graded cell gets zero. (A plain ipykernel turns sys.exit() into a
@@ -87,6 +87,12 @@ class Assignment:
     def solution(self, grade_id: str) -> str:
         """The master's answer code without the solution markers."""
         return SOLUTION_MARKER.sub("", _source(self.cell(self.master, grade_id)))
+
+
+def sandboxed(modes: str | None) -> bool:
+    """Whether a batch ran every notebook in a sandbox (GradingReport.sandbox lists modes)."""
+    used = {m.strip() for m in (modes or "").split(",") if m.strip()}
+    return bool(used) and used <= {"bwrap", "namespaces"}
 
 
 def _grade_id(cell: dict) -> str | None:
@@ -298,7 +304,7 @@ if not _escaped:
 
 
 def _network(**_) -> str:
-    # Loopback only: even when the grader falls back to plain rlimits (no network namespace),
+    # Loopback only: even when graded with --sandbox none (no network namespace),
     # a sample student must not send traffic off this machine. That the sandbox cuts the
     # network is asserted by tests/test_sandbox.py::test_no_network with a live listener.
     return '''import socket
@@ -377,7 +383,7 @@ class SampleClass:
 
     @property
     def needs_sandbox(self) -> set[tuple[str, str]]:
-        """Submissions whose expected score assumes a real sandbox (bubblewrap)."""
+        """Submissions whose expected score assumes a real sandbox (not --sandbox none)."""
         return {(s.student, s.assignment) for s in self.submissions if s.needs_sandbox}
 
     @property
@@ -979,12 +985,13 @@ def run_demo(out_dir="demo-out", *, n_students: int = ROSTER_SIZE, workers=None,
     echo(f"\n{len(sample.submissions)} submissions graded in {report.seconds:.0f} s "
          f"(sandbox: {report.sandbox or 'n/a'}); total demo time "
          f"{time.monotonic() - started:.0f} s")
-    leaky = sample.needs_sandbox if "bwrap" not in (report.sandbox or "") else set()
+    leaky = set() if sandboxed(report.sandbox) else sample.needs_sandbox
     mismatched = [k for k in sample.expected
                   if not math.isclose(report.totals().get(k, -1), sample.expected[k])
                   and k not in leaky]
     if leaky:
-        echo(f"note: no bubblewrap sandbox, so {len(leaky)} escape attempts may score points")
+        echo(f"note: graded without a sandbox, so {len(leaky)} escape attempts may score "
+             "points")
     echo(f"grades CSV : {report.csv_path}")
     echo(f"feedback   : {report.feedback_dir}/<student>/<assignment>/")
     echo(f"plot (PNG) : {report.plot_path}")

@@ -1,17 +1,22 @@
-"""Start and own this process's fork-servers, inside bubblewrap when it works.
+"""Start and own this process's fork-servers, each in a sandbox.
 
 The fork-server (forkserver.py) runs in its own PID, network, IPC, UTS and mount namespaces
-as an unprivileged uid (a fresh one per server when we are root, which bwrap then starts
-without a user namespace; otherwise our own uid in a user namespace). It sees the host
-read-only, with private folders, the masters, the gradebook and the course checkout hidden,
-and can write only to its scratch root. When bubblewrap is not usable the same server runs
-with resource limits only, and we say so once.
+as an unprivileged uid (a fresh one per server when we are root; otherwise our own uid in a
+user namespace). It sees the host read-only, with private folders, the masters, the gradebook
+and the course checkout hidden (autograding.mount_plan), and can write only to its scratch
+root. Two ways to build that sandbox, tried in this order by ``auto``:
+
+  bwrap       bubblewrap, when installed and usable;
+  namespaces  the same view set up by autograding.namespaces with unshare(2) and mount(2),
+              which every Linux has (as a normal user: if user namespaces are enabled).
+
+When neither works, grading stops with the fix. ``none`` runs the notebooks with the grader's
+own rights (resource limits only) and is never chosen without being asked for.
 """
 
 from __future__ import annotations
 
 import atexit
-import importlib.util
 import json
 import os
 import queue
@@ -23,24 +28,28 @@ import tempfile
 import threading
 import time
 import warnings
-from pathlib import Path
+
+from autograding.mount_plan import bwrap_args, default_hidden_paths, sandbox_plan
 
 # Kernels run as UID_BASE + a per-server offset when the grader runs as root.
 UID_BASE = 0x5A000000
-# Host folders every sandbox hides (replaced by empty read-only folders).
-PRIVATE_DIRS = ("/tmp", "/var/tmp", "/root", "/home", "/run", "/srv", "/mnt", "/media")
-# Working folders of nbgrader next to the masters: solutions, submissions, grades.
-GRADER_DIRS = ("source", "submitted", "autograded", "feedback", "release", "gradebook.db")
-# Packages the kernels import from the course checkout.
-COURSE_PACKAGES = ("autograding", "course_utils")
-HIDE_ENV = "AUTOGRADING_HIDE"
 # Run inside a candidate sandbox: the forkserver module must import and drop privileges.
 PROBE_CODE = ("import sys, autograding.forkserver as f; f.drop_privileges(); "
               "print(sys.version)")
 SERVER_START_TIMEOUT = 180.0
+MODES = ("auto", "bwrap", "namespaces", "none")
+SANDBOXES = ("bwrap", "namespaces")  # what `auto` tries, in this order
+BWRAP_FIX = "apt-get install -y bubblewrap"
+USERNS_FIX = ("enable unprivileged user namespaces (Debian/Ubuntu: sysctl -w "
+              "kernel.unprivileged_userns_clone=1 and, on Ubuntu 24.04+, "
+              "kernel.apparmor_restrict_unprivileged_userns=0) or grade as root")
+NONE_WARNING = ("autograding: --sandbox none: notebooks run with your own rights. They can "
+                "read the masters, the gradebook and other submissions, change your files "
+                "and use the network; the grader grades from copies it read first and "
+                "reports changed submissions. Use it only for notebooks you trust.")
 
 _lock = threading.Lock()
-_mode_cache: dict[str, tuple[str, str]] = {}
+_mode_cache: dict[str, str] = {}  # sandbox -> "" when it works, else why not
 _idle: dict[tuple, list[ForkServer]] = {}
 _all: list[ForkServer] = []
 _owner_pid = os.getpid()
@@ -48,7 +57,7 @@ _started = 0
 
 
 class SandboxUnavailable(RuntimeError):
-    """bubblewrap was required (sandbox="bwrap") but cannot be used here."""
+    """No sandbox that was asked for (or, with ``auto``, none at all) can be used here."""
 
 
 def sandbox_uid(seq: int = 0) -> int | None:
@@ -70,138 +79,66 @@ def _give_to(folder: str, uid: int | None) -> None:
         os.chmod(folder, 0o770)
 
 
-def _realpath(path: str | os.PathLike) -> str:
-    return os.path.realpath(os.fspath(path))
-
-
-def _is_within(path: str, folder: str) -> bool:
-    return path == folder or path.startswith(folder.rstrip("/") + "/")
-
-
-def course_checkout() -> str | None:
-    """The repository folder when running from a source checkout (not from site-packages)."""
-    root = Path(__file__).resolve().parent.parent
-    if (root / "pyproject.toml").exists() or (root / ".git").exists():
-        return str(root)
-    return None
-
-
-def default_hidden_paths() -> list[str]:
-    """Paths no kernel may see: the course checkout (masters, .git, grades) + $AUTOGRADING_HIDE."""
-    package = Path(__file__).resolve().parent
-    hidden = [str(package / name) for name in GRADER_DIRS]
-    checkout = course_checkout()
-    if checkout:
-        hidden.append(checkout)
-    hidden += [p for p in os.environ.get(HIDE_ENV, "").split(os.pathsep) if p]
-    return hidden
-
-
-def _exposed_paths(hidden: list[str]) -> list[str]:
-    """Folders the kernel needs read-only even under a hidden folder: Python, its packages,
-    the course packages (and $AUTOGRADING_EXPOSE). Not any other sys.path entry: a test or
-    tool folder of the checkout may hold answers."""
-    prefixes = {_realpath(p) for p in (sys.prefix, sys.base_prefix, sys.exec_prefix,
-                                       sys.base_exec_prefix)}
-    candidates = [*prefixes, os.path.dirname(_realpath(sys.executable))]
-    candidates += [p for p in map(_realpath, filter(None, sys.path))
-                   if any(_is_within(p, prefix) for prefix in prefixes)]
-    exposed = []
-    for path in candidates:
-        if any(_is_within(h, path) for h in hidden):
-            continue  # re-exposing an ancestor would undo the hiding
-        exposed.append(path)
-    for name in COURSE_PACKAGES:
-        spec = importlib.util.find_spec(name)
-        if spec and spec.submodule_search_locations:
-            exposed += [_realpath(p) for p in spec.submodule_search_locations]
-    exposed += [p for p in os.environ.get("AUTOGRADING_EXPOSE", "").split(os.pathsep) if p]
-    return sorted({p for p in exposed if os.path.isabs(p) and os.path.isdir(p)}, key=len)
-
-
-def _ancestors(path: str) -> list[str]:
-    """Proper ancestors of an absolute path, outermost first."""
-    parts = Path(path).parts
-    return [str(Path(*parts[:i])) for i in range(2, len(parts))]
-
-
-def _hide_args(paths: list[str], remount: list[str]) -> list[str]:
-    """Cover folders with an empty tmpfs (made read-only at the end) and files with /dev/null."""
-    args = []
-    for path in paths:
-        if os.path.isdir(path):
-            args += ["--tmpfs", path]
-            remount.append(path)
-        elif os.path.lexists(path):
-            args += ["--ro-bind", "/dev/null", path]
-    return args
-
-
 def bwrap_command(scratch: str, hidden: list[str]) -> list[str]:
     """The bubblewrap command line around the fork-server."""
-    bwrap = shutil.which("bwrap")
-    hidden = [_realpath(p) for p in hidden]
-    private = [p for p in PRIVATE_DIRS if os.path.isdir(p) and not os.path.islink(p)]
-    args = [bwrap, "--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts",
-            "--unshare-cgroup-try", "--die-with-parent", "--new-session", "--as-pid-1"]
+    args = [shutil.which("bwrap"), "--unshare-pid", "--unshare-net", "--unshare-ipc",
+            "--unshare-uts", "--unshare-cgroup-try", "--die-with-parent", "--new-session",
+            "--as-pid-1"]
     if os.geteuid() == 0:
         # As root bwrap mounts without a user namespace (so it can read root-only paths such
         # as a pyenv Python under /root); the server then switches to its own uid at start.
         args += ["--cap-drop", "ALL", "--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID"]
     else:
         args += ["--unshare-user"]
-    args += ["--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc"]
-    remount: list[str] = []
-    args += _hide_args(private + hidden, remount)
-    exposed = _exposed_paths(hidden)
-    covered = private + hidden
-    for path in exposed:
-        # Mount points bwrap creates itself are 0700: make the way in traversable.
-        for parent in _ancestors(path):
-            if any(_is_within(parent, c) and parent != c for c in covered):
-                args += ["--perms", "0755", "--dir", parent]
-        args += ["--ro-bind", path, path]
-    # Hide again what lies inside a re-exposed folder (the masters under autograding/).
-    args += _hide_args([h for h in hidden if any(_is_within(h, e) and h != e for e in exposed)],
-                       remount)
-    shm = os.path.join(scratch, "shm")
-    for parent in _ancestors(scratch):
-        if any(_is_within(parent, c) and parent != c for c in covered):
-            args += ["--perms", "0755", "--dir", parent]
-    args += ["--bind", scratch, scratch, "--bind", shm, "/dev/shm"]
-    # Read-only last: mount points inside these folders had to be created first.
-    for path in remount + ["/dev"]:
-        args += ["--remount-ro", path]
-    args += ["--chdir", scratch]
+    args += bwrap_args(sandbox_plan(scratch, hidden))
     return args + ["--", sys.executable, "-m", "autograding.forkserver"]
 
 
-def _probe_bwrap() -> str:
-    """Why bubblewrap is unusable here, or "" when it works."""
-    bwrap = shutil.which("bwrap")
-    if not bwrap:
-        return "bubblewrap is not installed (Debian/Ubuntu: apt-get install -y bubblewrap)"
+def namespaces_command(root: str, scratch: str, hidden: list[str]) -> list[str]:
+    """The autograding.namespaces command line around the fork-server (`root`: an empty
+    folder the sandbox's view is built in)."""
+    spec = json.dumps({"root": root, "plan": sandbox_plan(scratch, hidden)})
+    return [sys.executable, "-m", "autograding.namespaces", spec, "--",
+            sys.executable, "-m", "autograding.forkserver"]
+
+
+def _server_command(mode: str, base: str, hidden: list[str]) -> list[str]:
+    """How a fork-server starts in this sandbox mode (`base`: its private folder)."""
+    scratch = os.path.join(base, "s")
+    if mode == "bwrap":
+        return bwrap_command(scratch, hidden)
+    if mode == "namespaces":
+        root = os.path.join(base, "root")
+        os.makedirs(root, exist_ok=True)
+        return namespaces_command(root, scratch, hidden)
+    return [sys.executable, "-m", "autograding.forkserver"]
+
+
+def _probe(mode: str) -> str:
+    """Why this sandbox cannot start a fork-server here, or "" when it can."""
+    if mode == "bwrap" and not shutil.which("bwrap"):
+        return f"bubblewrap is not installed ({BWRAP_FIX})"
+    if mode == "namespaces" and not sys.platform.startswith("linux"):
+        return "Linux namespaces exist only on Linux"
     base = tempfile.mkdtemp(prefix="ag-probe-")
     os.chmod(base, 0o711)
     scratch = os.path.join(base, "s")
     os.makedirs(os.path.join(scratch, "shm"))
     try:
-        uid = sandbox_uid(7)
-        command = bwrap_command(scratch, default_hidden_paths())
+        command = _server_command(mode, base, default_hidden_paths())
         command[-2:] = ["-c", PROBE_CODE]
         done = subprocess.run(command, capture_output=True, text=True, timeout=60,
-                              env=_server_env(scratch, uid))
+                              env=_server_env(scratch, sandbox_uid(7)))
     except (OSError, subprocess.SubprocessError) as exc:
-        return f"bubblewrap failed to start: {exc}"
+        return f"{mode} failed to start: {exc}"
     finally:
         shutil.rmtree(base, ignore_errors=True)
-    if done.returncode != 0 or done.stdout.strip() != sys.version:
-        detail = (done.stderr.strip().splitlines() or ["no message"])[-1]
-        hint = "" if os.geteuid() == 0 else (
-            "; unprivileged user namespaces may be disabled "
-            "(sysctl kernel.unprivileged_userns_clone=1)")
-        return f"bubblewrap cannot start a sandbox here ({detail}){hint}"
-    return ""
+    if done.returncode == 0 and done.stdout.strip() == sys.version:
+        return ""
+    detail = (done.stderr.strip().splitlines() or ["no message"])[-1]
+    if mode == "bwrap":
+        return f"bubblewrap cannot start a sandbox here ({detail})"
+    return f"cannot set up Linux namespaces here ({detail})"
 
 
 def _probe_user() -> bool:
@@ -209,36 +146,55 @@ def _probe_user() -> bool:
     uid = sandbox_uid(7)
     if uid is None:
         return True
-    if "user" in _mode_cache:
-        return _mode_cache["user"][0] == "ok"
-    try:
-        done = subprocess.run([sys.executable, "-c", PROBE_CODE], capture_output=True,
-                              text=True, timeout=60, cwd="/", env=_server_env("/", None),
-                              user=uid, group=uid, extra_groups=[])
-    except (OSError, subprocess.SubprocessError):
-        return False
-    works = done.returncode == 0 and done.stdout.strip() == sys.version
-    _mode_cache["user"] = ("ok" if works else "no", "")
-    return works
+    if "user" not in _mode_cache:
+        try:
+            done = subprocess.run([sys.executable, "-c", PROBE_CODE], capture_output=True,
+                                  text=True, timeout=60, cwd="/", env=_server_env("/", None),
+                                  user=uid, group=uid, extra_groups=[])
+            works = done.returncode == 0 and done.stdout.strip() == sys.version
+        except (OSError, subprocess.SubprocessError):
+            works = False
+        _mode_cache["user"] = "" if works else "this Python is not readable by other users"
+    return not _mode_cache["user"]
+
+
+def sandbox_problem(mode: str) -> str:
+    """Why sandbox `mode` ("bwrap" or "namespaces") is unusable here ("" when it works);
+    probed once per process."""
+    with _lock:
+        if mode not in _mode_cache:
+            _mode_cache[mode] = _probe(mode)
+        return _mode_cache[mode]
+
+
+def unavailable_message(problems: dict[str, str]) -> str:
+    """One line: why no sandbox works, and the ways to get one."""
+    why = "; ".join(f"{mode}: {problem}" for mode, problem in problems.items())
+    if not sys.platform.startswith("linux"):
+        return (f"grading runs student code in a Linux sandbox, and this is {sys.platform} "
+                f"({why}); grade on a Linux machine, in a Linux container, or on a Dask "
+                "cluster of Linux workers (--scheduler)")
+    fixes = [] if shutil.which("bwrap") else [f"install bubblewrap ({BWRAP_FIX})"]
+    if os.geteuid() != 0:
+        fixes.append(USERNS_FIX)
+    return (f"no sandbox can run here ({why}); " + ", or ".join(fixes or [USERNS_FIX])
+            + "; --sandbox none runs notebooks with your own rights (trusted notebooks only)")
 
 
 def sandbox_mode(preferred: str = "auto") -> str:
-    """"bwrap" when bubblewrap is usable, else "rlimits"; warns once per process tree why."""
-    if preferred not in ("auto", "bwrap", "rlimits"):
-        raise ValueError(f"sandbox must be 'auto', 'bwrap' or 'rlimits', not {preferred!r}")
-    if preferred == "rlimits":
-        return "rlimits"
-    with _lock:
-        if "bwrap" not in _mode_cache:
-            reason = _probe_bwrap()
-            _mode_cache["bwrap"] = ("rlimits" if reason else "bwrap", reason)
-    mode, reason = _mode_cache["bwrap"]
-    if preferred == "bwrap" and mode != "bwrap":
-        raise SandboxUnavailable(f"sandbox='bwrap' requested but {reason}")
-    if mode != "bwrap":
-        _warn_once(f"autograding: no bubblewrap sandbox, falling back to resource limits "
-                   f"only (kernels can read files and use the network): {reason}")
-    return mode
+    """The sandbox to grade in: `preferred` if it works, or for "auto" the first of bwrap
+    and namespaces that works. Raises SandboxUnavailable (with the fix) otherwise."""
+    if preferred not in MODES:
+        raise ValueError(f"sandbox must be one of {', '.join(MODES)}, not {preferred!r}")
+    if preferred == "none":
+        _warn_once(NONE_WARNING)
+        return "none"
+    problems = {}
+    for mode in SANDBOXES if preferred == "auto" else (preferred,):
+        problems[mode] = sandbox_problem(mode)
+        if not problems[mode]:
+            return mode
+    raise SandboxUnavailable(unavailable_message(problems))
 
 
 def _warn_once(message: str) -> None:
@@ -332,17 +288,14 @@ class ForkServer:
         for name in ("shm", "server"):
             os.makedirs(os.path.join(self.scratch, name))
         self.uid = sandbox_uid(seq)
-        if mode == "rlimits" and self.uid is not None and not _probe_user():
+        if mode == "none" and self.uid is not None and not _probe_user():
             self.uid = None  # the interpreter is private to root: stay root, rlimits only
             _warn_once("autograding: kernels run as root (this Python is not readable by other "
-                       "users), so the process cap is not enforced; install bubblewrap")
+                       "users), so the process cap is not enforced")
         for name in ("shm", "server"):
             _give_to(os.path.join(self.scratch, name), self.uid)
         env = _server_env(self.scratch, self.uid)
-        if mode == "bwrap":
-            command = bwrap_command(self.scratch, list(hidden))
-        else:
-            command = [sys.executable, "-m", "autograding.forkserver"]
+        command = _server_command(mode, base, list(hidden))
         self.log_path = os.path.join(base, "server.log")
         with open(self.log_path, "wb") as log:
             self.proc = _in_launcher_thread(lambda: subprocess.Popen(

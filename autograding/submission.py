@@ -250,9 +250,11 @@ def sanitize(nb, master: MasterNotebook, resources: dict) -> Prepared:
     return Prepared(nb, comments)
 
 
-def prepare_submission(path: Path, master: MasterNotebook, resources: dict) -> Prepared:
-    """Read, parse and sanitize one submitted notebook (raises SubmissionError)."""
-    nb, comments = parse_notebook(read_bytes_safely(path), path.name)
+def prepare_submission(path: Path, master: MasterNotebook, resources: dict,
+                       data: bytes | None = None) -> Prepared:
+    """Read (unless its bytes are given as `data`), parse and sanitize one submitted notebook
+    (raises SubmissionError)."""
+    nb, comments = parse_notebook(read_bytes_safely(path) if data is None else data, path.name)
     try:
         prepared = sanitize(nb, master, resources)
     except SubmissionError:

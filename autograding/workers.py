@@ -77,8 +77,7 @@ def resolve_sandbox(executor: str, preferred: str) -> str:
     try:
         return module.sandbox_mode(preferred)
     except Exception as err:
-        raise RunnerError(f"--sandbox {preferred}: not usable on this machine ({err}); use "
-                           "--sandbox auto to fall back to resource limits") from err
+        raise RunnerError(f"--sandbox {preferred}: {err}") from err
 
 
 class PoolRunner:

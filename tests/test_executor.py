@@ -278,7 +278,7 @@ def test_input_notebook_is_not_modified():
     assert nb.cells[1].outputs == []
 
 
-@pytest.mark.parametrize("sandbox", ["auto", "rlimits"])
+@pytest.mark.parametrize("sandbox", ["auto", "none"])
 def test_disk_filling_notebook_is_stopped_at_the_disk_limit(sandbox):
     """Each file is under the per-file cap, together they are over the disk cap: the kernel is
     stopped with a message saying so, and the same writes under the cap pass."""

@@ -22,6 +22,7 @@ from autograding.sample_class import (
     colab_saved,
     grade_table,
     make_sample_class,
+    sandboxed,
 )
 
 pytestmark = pytest.mark.slow
@@ -136,7 +137,7 @@ def test_submission_files_do_what_they_say(sample):
 def test_every_submission_gets_its_expected_score(sample, graded):
     report, _, _ = graded
     scores = report.scores()
-    leaky = set() if "bwrap" in (report.sandbox or "") else sample.needs_sandbox
+    leaky = set() if sandboxed(report.sandbox) else sample.needs_sandbox
     wrong = []
     described = sample.describe()
     for key, cells in sorted(sample.expected_cells.items()):

@@ -1,0 +1,231 @@
+"""A hostile class graded in each mode, end to end through grade_submissions.
+
+In a sandbox (bwrap, namespaces) nothing on disk changes, nothing hidden is read, the network is
+out of reach and no process a notebook started outlives the batch. With --sandbox none the
+notebooks can do all of that, and the grader grades from the copies it read first and says
+which submissions changed.
+"""
+
+import os
+import socket
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+from grading_helpers import (
+    ASSIGNMENT,
+    HIDDEN_MESSAGE,
+    build_course,
+    student_notebook,
+    tree_hashes,
+    write_submission,
+)
+
+from autograding import sandbox
+from autograding.executor import Limits
+from autograding.grade import grade_submissions
+
+pytestmark = pytest.mark.slow
+
+LIMITS = Limits(cell_timeout=20, notebook_timeout=60)
+# In every command line a notebook starts, so that survivors can be found afterwards.
+MARKER = f"ag-leftover-{uuid.uuid4().hex[:12]}"
+PLANTED = "planted-by-a-notebook.txt"
+
+
+def _usable(mode):
+    problem = sandbox.sandbox_problem(mode)
+    return pytest.param(mode, marks=pytest.mark.skipif(bool(problem), reason=problem))
+
+
+def _gated(escape: str) -> str:
+    """An answer cell: the escape attempt, then `square` that is right only if it worked."""
+    return (f"{escape}\n"
+            "def square(x):\n"
+            "    return x * x if _escaped else 0\n")
+
+
+def _writer(root: Path, submitted: Path, out: Path) -> str:
+    targets = [str(p) for p in sorted(submitted.rglob("*.ipynb"))]
+    plants = [str(folder / PLANTED) for folder in
+              (out, root / "source" / ASSIGNMENT, submitted, out / ".autograding")]
+    return _gated(f"""_escaped = False
+for _path in {targets!r} + {plants!r}:
+    try:
+        with open(_path, "a") as _f:
+            _f.write(" ")
+        _escaped = True
+    except OSError:
+        pass""")
+
+
+def _reader(root: Path, submitted: Path) -> str:
+    paths = [str(root / "source" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"),
+             str(submitted / "honest" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb")]
+    return _gated(f"""_escaped = False
+for _path in {paths!r}:
+    try:
+        _escaped = _escaped or {HIDDEN_MESSAGE!r} in open(_path).read() or "x ** 3" in \\
+            open(_path).read()
+    except OSError:
+        pass""")
+
+
+def _network(port: int) -> str:
+    return _gated(f"""import socket
+try:
+    socket.create_connection(("127.0.0.1", {port}), timeout=3).close()
+    _escaped = True
+except OSError:
+    _escaped = False""")
+
+
+# Every way to leave a process behind that does not need the grader's rights.
+LINGER = f"""import os, subprocess, sys, time
+_marker = {MARKER!r}
+subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)", _marker],
+                 start_new_session=True)
+subprocess.Popen([sys.executable, "-c",
+                  "import signal, time\\n"
+                  "for s in (signal.SIGHUP, signal.SIGINT, signal.SIGTERM):\\n"
+                  "    signal.signal(s, signal.SIG_IGN)\\n"
+                  "time.sleep(600)", _marker])
+subprocess.Popen([sys.executable, "-c",
+                  "import os, sys, time\\n"
+                  "if os.fork(): os._exit(0)\\n"
+                  "os.setsid()\\n"
+                  "if os.fork(): os._exit(0)\\n"
+                  "time.sleep(600)", _marker])
+if os.fork() == 0:
+    time.sleep(600)
+    os._exit(0)
+time.sleep(1)
+_escaped = False"""
+
+
+def _class(root: Path, submitted: Path, out: Path, port: int) -> dict[str, tuple]:
+    """student -> (notebook, expected scores in a sandbox)."""
+    none_right = {"square_test": 0.0, "cube_test": 3.0}
+    return {
+        "honest": (student_notebook(), {"square_test": 2.0, "cube_test": 3.0}),
+        "writer": (_writer(root, submitted, out), none_right),
+        "reader": (_reader(root, submitted), none_right),
+        "network": (_network(port), none_right),
+        "lingerer": (_gated(LINGER), none_right),
+        # Starts a survivor, then kills its own kernel: the survivor is an orphan at once.
+        "orphan": (_gated(LINGER + "\nos.kill(os.getpid(), 9)"),
+                   {"square_test": 0.0, "cube_test": 0.0}),
+    }
+
+
+def _notebook(answer):
+    if not isinstance(answer, str):
+        return answer
+    nb = student_notebook()
+    nb.cells[2].source = answer
+    return nb
+
+
+def _cmdline(pid: int) -> str:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            return f.read().replace(b"\0", b" ").decode(errors="replace").strip()
+    except OSError:
+        return ""
+
+
+def _parent(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return int(f.read().rsplit(")", 1)[1].split()[1])
+    except (OSError, ValueError, IndexError):
+        return 0
+
+
+def _survivors() -> list[str]:
+    """Processes a notebook started that are still there: they carry MARKER, or they are
+    forked kernels (the fork-server's command line) that no test or grader owns any more
+    (a grader running beside this test keeps its own)."""
+    found = []
+    for pid in (int(n) for n in os.listdir("/proc") if n.isdigit()):
+        cmdline = _cmdline(pid)
+        if MARKER in cmdline or ("autograding.forkserver" in cmdline and _orphaned(pid)):
+            found.append(f"{pid}: {cmdline[:160]}")
+    return found
+
+
+def _orphaned(pid: int) -> bool:
+    """No pytest or autograding command among the ancestors of `pid`."""
+    pid = _parent(pid)
+    while pid > 1:
+        if any(word in _cmdline(pid) for word in ("pytest", "autograding")):
+            return False
+        pid = _parent(pid)
+    return True
+
+
+@pytest.fixture
+def hostile_class(tmp_path):
+    """A course, a class whose notebooks try to escape, a listener on loopback."""
+    root, out = build_course(tmp_path / "course"), tmp_path / "out"
+    submitted = root / "submitted"
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    listener.setblocking(False)
+    # Every submission exists before the writer's list of targets is made.
+    for student in ("honest", "writer", "reader", "network", "lingerer", "orphan"):
+        write_submission(submitted, student, student_notebook())
+    students = _class(root, submitted, out, listener.getsockname()[1])
+    for student, (answer, _) in students.items():
+        write_submission(submitted, student, _notebook(answer))
+    yield root, submitted, out, listener, {s: e for s, (_, e) in students.items()}
+    listener.close()
+
+
+def _grade(root, submitted, out, mode):
+    return grade_submissions(submitted, out, workers=1, limits=LIMITS, course_root=root,
+                             progress=False, sandbox=mode)
+
+
+def _wait_for_no_survivors(seconds=5.0) -> list[str]:
+    deadline = time.monotonic() + seconds
+    while (left := _survivors()) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    return left
+
+
+@pytest.mark.parametrize("mode", [_usable("bwrap"), _usable("namespaces")])
+def test_a_hostile_class_changes_reads_and_reaches_nothing(hostile_class, mode):
+    root, submitted, out, listener, expected = hostile_class
+    course_before, submitted_before = tree_hashes(root / "source"), tree_hashes(submitted)
+    report = _grade(root, submitted, out, mode)
+    assert report.sandbox == mode
+    got = {s: dict(r.scores) for (s, _), r in report.results.items()}
+    assert got == expected, report.notes
+    assert tree_hashes(submitted) == submitted_before
+    assert tree_hashes(root / "source") == course_before
+    assert not list(out.rglob(PLANTED))
+    with pytest.raises(BlockingIOError):
+        listener.accept()  # nobody connected
+    assert not [n for n in report.notes if "on disk while the batch ran" in n]
+    assert _wait_for_no_survivors() == []
+
+
+def test_none_mode_grades_from_first_copies_and_reports_changes(hostile_class):
+    """--sandbox none: the writer can change classmates' files; each is still graded as it was
+    handed in, and every change is named in the notes. Processes still end with their job."""
+    root, submitted, out, listener, expected = hostile_class
+    before = tree_hashes(submitted)
+    with pytest.warns(RuntimeWarning, match="your own rights"):
+        report = _grade(root, submitted, out, "none")
+    changed = {name for name, digest in tree_hashes(submitted).items()
+               if before.get(name) != digest}
+    assert f"honest/{ASSIGNMENT}/{ASSIGNMENT}.ipynb" in changed  # the writer got through
+    noted = {n.split(":")[0] for n in report.notes if "on disk while the batch ran" in n}
+    assert noted == {str(submitted / name) for name in changed if name.endswith(".ipynb")}
+    got = {s: dict(r.scores) for (s, _), r in report.results.items()}
+    assert got["honest"] == expected["honest"]  # graded from the bytes read first
+    assert got["orphan"] == expected["orphan"]
+    assert _wait_for_no_survivors() == []

@@ -4,28 +4,69 @@ import re
 import sys
 from pathlib import Path
 
-import tomllib
+from packaging.markers import default_environment
+from packaging.requirements import Requirement
+
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10: the lock installs tomli there
+    import tomli as tomllib
 
 ROOT = Path(__file__).resolve().parents[1]
+SUPPORTED = ["3.10", "3.11", "3.12", "3.13"]
+CPU_INDEX = "https://download.pytorch.org/whl/cpu"
 
 
-def read_lock(name="requirements.lock"):
-    pins = {}
+def marker_environment(python):
+    """The marker variables of CPython `python` ("3.10", "3.11.0") on this machine's Linux."""
+    full = python if python.count(".") == 2 else python + ".0"
+    return default_environment() | {
+        "python_version": ".".join(full.split(".")[:2]), "python_full_version": full,
+        "implementation_name": "cpython", "platform_python_implementation": "CPython",
+        "sys_platform": "linux", "platform_system": "Linux", "os_name": "posix"}
+
+
+def lock_lines(name="requirements.lock", environment=None):
+    """The pinned lines of a lock whose markers hold in `environment` (this interpreter's if
+    None), without their markers: "name==version"."""
+    lines = []
     for line in (ROOT / name).read_text().splitlines():
         line = line.split("#")[0].strip()
-        if line:
-            name_, _, version = line.partition("==")
-            assert version, f"{name}: '{line}' is not pinned with =="
-            pins[re.sub(r"[-_.]+", "-", name_).lower()] = version
+        if not line or line.startswith("-"):
+            continue
+        req = Requirement(line)
+        pins = [spec.version for spec in req.specifier if spec.operator == "=="]
+        assert len(pins) == 1 and len(req.specifier) == 1, (
+            f"{name}: '{line}' is not pinned with == alone")
+        if req.marker is None or req.marker.evaluate(environment):
+            lines.append(f"{req.name}=={pins[0]}")
+    return lines
+
+
+def read_lock(name="requirements.lock", environment=None):
+    pins = {}
+    for line in lock_lines(name, environment):
+        name_, _, version = line.partition("==")
+        key = re.sub(r"[-_.]+", "-", name_).lower()
+        assert key not in pins, f"{name}: two pins of {key} hold for one Python"
+        pins[key] = version
     return pins
 
 
-def test_lock_pins_cpu_torch_and_the_course_stack():
-    pins = read_lock()
-    assert pins["torch"] == "2.13.0", "a looser torch pin pulls a multi-GB CUDA build"
-    for package in ("jupyterlab", "nbgrader", "matplotlib", "seaborn", "pandas", "tqdm",
-                    "pytest", "hypothesis", "ruff", "scipy", "nbclient", "distributed"):
-        assert package in pins, f"{package} missing from requirements.lock"
+def test_lock_pins_cpu_torch_and_the_course_stack_for_every_python():
+    for python in SUPPORTED + ["3.11.4"]:
+        pins = read_lock(environment=marker_environment(python))  # asserts: one pin per package
+        assert pins["torch"] == "2.13.0", "a looser torch pin pulls a multi-GB CUDA build"
+        for package in ("jupyterlab", "nbgrader", "matplotlib", "seaborn", "pandas", "tqdm",
+                        "pytest", "hypothesis", "ruff", "scipy", "nbclient", "distributed"):
+            assert package in pins, f"{package} missing from requirements.lock for {python}"
+
+
+def test_lock_points_pip_at_pytorchs_cpu_index():
+    options = [line.split() for line in (ROOT / "requirements.lock").read_text().splitlines()
+               if line.startswith("-")]
+    assert options == [["--extra-index-url", CPU_INDEX]], (
+        "requirements.lock's only option is PyTorch's CPU index (the Makefile reads it)")
 
 
 def test_d2l_is_pinned_apart_and_not_a_dependency():
@@ -45,15 +86,22 @@ def test_pyproject_dependencies_are_ranges_covered_by_the_lock():
         assert name in pins, f"pyproject needs '{dep}' but requirements.lock has no {name}"
 
 
-def test_conda_environment_uses_the_lock_and_the_same_python():
+def test_conda_environment_uses_the_lock_and_a_supported_python():
     text = (ROOT / "environment.yml").read_text()
     assert "- -r requirements.lock" in text
     assert "- -e ." in text
-    python = re.search(r"- python=(\d+\.\d+)", text).group(1)
-    assert python == f"{sys.version_info.major}.{sys.version_info.minor}", (
-        "environment.yml's python differs from the one the lock was made with")
+    python = re.search(r"- python=(\d+\.\d+)\s", text).group(1)
+    assert python in SUPPORTED, f"environment.yml's python {python} is not one of {SUPPORTED}"
+
+
+def test_requires_python_states_the_supported_versions():
+    from packaging.specifiers import SpecifierSet
+
     requires = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["requires-python"]
-    assert tuple(map(int, python.split("."))) >= tuple(map(int, requires[2:].split(".")))
+    accepted = [v for v in ("3.9", "3.10", "3.11", "3.12", "3.13", "3.14")
+                if SpecifierSet(requires).contains(v + ".0")]
+    assert accepted == SUPPORTED, f"requires-python '{requires}' accepts {accepted}"
+    assert ".".join(map(str, sys.version_info[:2])) in SUPPORTED
 
 
 def test_installed_versions_match_the_lock():

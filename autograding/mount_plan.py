@@ -126,9 +126,10 @@ def sandbox_plan(scratch: str, hidden: list[str]) -> list[list[str]]:
     exposed = exposed_paths(hidden)
     for path in exposed:
         steps += _way_in(path, covered) + [["ro-bind", path, path]]
-    # Hide again what lies inside a re-exposed folder (the masters under autograding/): a
-    # path both hidden and exposed stays hidden.
-    steps += _cover([h for h in hidden if any(_is_within(h, e) for e in exposed)], remount)
+    # Hide again what lies inside a re-exposed folder (the masters under autograding/). The
+    # course folder itself may be the autograding package: shown, as the kernels import it.
+    steps += _cover([h for h in hidden if any(_is_within(h, e) and h != e for e in exposed)],
+                    remount)
     steps += _way_in(scratch, covered)
     steps += [["bind", scratch, scratch], ["bind", os.path.join(scratch, "shm"), "/dev/shm"]]
     # Read-only last: mount points inside these folders had to be created first.

@@ -40,18 +40,20 @@ def texts(result):
 @pytest.fixture
 def visible_dir(monkeypatch):
     """A folder the sandbox shows (read-only) unless told to hide it: made under /tmp, which
-    every sandbox hides, and shown again through AUTOGRADING_EXPOSE, so that root and a normal
-    user both have one."""
-    path = tempfile.mkdtemp(prefix="autograding-test-")
-    os.chmod(path, 0o755)
+    every sandbox hides, inside a folder shown again through AUTOGRADING_EXPOSE, so that root
+    and a normal user both have one."""
+    shown = tempfile.mkdtemp(prefix="autograding-test-")
+    os.chmod(shown, 0o755)
+    path = os.path.join(shown, "visible")
+    os.mkdir(path, 0o755)
     with open(os.path.join(path, "master.ipynb"), "w") as f:
         f.write("SECRET HIDDEN TEST")
     os.chmod(os.path.join(path, "master.ipynb"), 0o644)
-    monkeypatch.setenv("AUTOGRADING_EXPOSE", path)
+    monkeypatch.setenv("AUTOGRADING_EXPOSE", shown)
     sandbox.shutdown()  # servers started before saw another view
     yield path
     sandbox.shutdown()
-    shutil.rmtree(path, ignore_errors=True)
+    shutil.rmtree(shown, ignore_errors=True)
 
 
 READ = ("try:\n    print(open({!r}).read())\n"

@@ -508,7 +508,8 @@ def _grade_locked(submitted: Path, out_dir: Path, *, workers, scheduler, limits,
     if scheduler:  # a wrong address should fail before any work is done
         check_reachable(scheduler)
     course = Path(course_root or DEFAULT_COURSE_ROOT)
-    sandbox = resolve_sandbox(executor, sandbox)
+    if not scheduler:  # a Dask cluster's (Linux) workers pick theirs; this may be a Mac
+        sandbox = resolve_sandbox(executor, sandbox)
     # The kernels must not see the grader's output, the other submissions or the masters.
     hidden = {str(out_dir), str(submitted.resolve()), str(course.resolve())}
     if db_url.startswith("sqlite:///"):

@@ -226,3 +226,14 @@ def test_from_process_pool_workers_and_threads():
         results = list(threads.map(lambda s: execute_notebook(notebook(s)),
                                    ["import time; time.sleep(1); print(1)", "print(2)"]))
     assert [texts(r)[0] for r in results] == ["1\n", "2\n"]
+
+
+def test_off_linux_the_message_says_where_to_grade(monkeypatch):
+    monkeypatch.setattr(sandbox.sys, "platform", "darwin")
+    monkeypatch.setattr(sandbox, "_mode_cache", {})
+    monkeypatch.setattr(sandbox.shutil, "which", lambda name: None)
+    with pytest.raises(sandbox.SandboxUnavailable) as refused:
+        sandbox_mode("auto")
+    message = str(refused.value)
+    assert "Linux namespaces exist only on Linux" in message
+    assert "Linux machine" in message and "--scheduler" in message

@@ -158,9 +158,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     export = commands.add_parser(
         "export", help="rewrite grades.csv, the score plot and the summary from the gradebook",
-        description="Regenerate OUT/grades.csv (nbgrader's CSV columns plus one column per "
-        "graded cell) and OUT/score_distribution.png from OUT/gradebook.db, and print the "
-        "summary table.")
+        description="Regenerate OUT/grades.csv (nbgrader's CSV columns, a status column and "
+        "one column per graded cell) and OUT/score_distribution.png from OUT/gradebook.db, and "
+        "print the summary table. Only assignments someone handed in get rows; a student who "
+        "did not hand one in gets a row with status 'missing' and no score.")
     _add_out(export, must_exist=True)
 
     demo = commands.add_parser(
@@ -239,7 +240,12 @@ def run_grade(args) -> int:
                   for s in keys}
         flags = {s: f"({n} comment{'s' if n > 1 else ''}, see feedback)"
                  for s, n in counts.items() if n}
-        print(summary_table([r for r in rows if r["student_id"] in keys], flags))
+        # The gradebook cannot tell a hand-in the grader failed on from one never handed in.
+        failed = {key for key, result in report.results.items() if result.status == "error"}
+        rows = [dict(r, status="error") if (r["student_id"], r["assignment"]) in failed else r
+                for r in rows if r["student_id"] in keys
+                and not (args.assignment and r["assignment"] not in args.assignment)]
+        print(summary_table(rows, flags))
     for note in report.notes:
         print(f"note: {note}", file=sys.stderr)
     for name, (score, points) in sorted(report.master_checks.items()):

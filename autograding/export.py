@@ -1,4 +1,19 @@
-"""grades.csv, the score-distribution plot and the terminal table, from the gradebook alone."""
+"""grades.csv, the score-distribution plot and the terminal table, from the gradebook alone.
+
+Which rows: `grade` and `export` apply the same rule, and read it from the gradebook alone.
+- An assignment gets rows only when someone handed it in: the gradebook holds at least one
+  submission of it. Every master is registered in the gradebook, and a shared gradebook keeps
+  the assignments of earlier batches: one without any submission gets no rows and no columns.
+- Such an assignment gets one row per student of the gradebook: whoever handed in anything
+  into it (in this batch or an earlier one), every student folder `grade` was given (an
+  empty one too), and students registered with nbgrader (a roster).
+- status `graded`: the gradebook holds the student's submission; the row has its scores.
+  A hand-in with nothing gradable (an empty assignment folder, a misnamed, empty or corrupt
+  notebook) is graded: zero, and its feedback page says why.
+- status `missing`: the gradebook holds no submission of that student for that assignment.
+  timestamp, raw_score, late_submission_penalty, score and the cell columns stay empty, so
+  an LMS import records no grade; max_score is filled.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +27,8 @@ NBGRADER_COLUMNS = [
     "assignment", "duedate", "timestamp", "student_id", "last_name", "first_name", "email",
     "raw_score", "late_submission_penalty", "score", "max_score",
 ]
+STATUS_COLUMN = "status"
+GRADED, MISSING = "graded", "missing"
 
 
 @dataclass
@@ -35,49 +52,50 @@ def cell_column(notebook: str, grade_id: str) -> str:
 
 
 def grade_rows(db_url: str) -> tuple[list[str], list[dict]]:
-    """(columns, rows): nbgrader's export rows plus one column per graded cell."""
-    from nbgrader.api import Gradebook, MissingEntry
+    """(columns, rows): nbgrader's export columns, a status column and one column per graded
+    cell; rows by the rule of the module docstring."""
+    from nbgrader.api import Gradebook
 
     from autograding.gradebook import COURSE_ID
 
     rows, cell_columns = [], []
     with Gradebook(db_url, COURSE_ID) as gb:
-        assignments = sorted(gb.assignments, key=lambda a: a.name)
-        for assignment in assignments:
+        handed_in = sorted((a for a in gb.assignments if a.submissions), key=lambda a: a.name)
+        students = sorted(gb.students, key=lambda s: s.id)
+        for assignment in handed_in:
             for notebook in sorted(assignment.notebooks, key=lambda n: n.name):
                 for cell in sorted(notebook.grade_cells + notebook.task_cells,
                                    key=lambda c: c.name):
                     cell_columns.append(cell_column(notebook.name, cell.name))
-        for assignment in assignments:
-            for student in sorted(gb.students, key=lambda s: s.id):
+        for assignment in handed_in:
+            submissions = {s.student.id: s for s in assignment.submissions}
+            for student in students:
                 row = {
                     "assignment": assignment.name, "duedate": assignment.duedate,
                     "student_id": student.id, "last_name": student.last_name,
                     "first_name": student.first_name, "email": student.email,
                     "max_score": assignment.max_score,
                 }
-                try:
-                    submission = gb.find_submission(assignment.name, student.id)
-                except MissingEntry:
-                    row.update(timestamp="", raw_score=0.0, late_submission_penalty=0.0,
-                               score=0.0)
-                    for notebook in assignment.notebooks:
-                        for cell in notebook.grade_cells + notebook.task_cells:
-                            row[cell_column(notebook.name, cell.name)] = 0.0
+                submission = submissions.get(student.id)
+                if submission is None:  # no grade: empty, not 0, so an LMS records nothing
+                    row.update(timestamp=None, raw_score=None, late_submission_penalty=None,
+                               score=None)
+                    row[STATUS_COLUMN] = MISSING
                 else:
                     penalty = submission.late_submission_penalty
                     row.update(timestamp=submission.timestamp, raw_score=submission.score,
                                late_submission_penalty=penalty,
                                score=max(0.0, submission.score - (penalty or 0.0)))
+                    row[STATUS_COLUMN] = GRADED
                     for nb in submission.notebooks:
                         for grade in nb.grades:
                             row[cell_column(nb.name, grade.cell.name)] = float(grade.score)
                 rows.append({k: _text(v) for k, v in row.items()})
-    return NBGRADER_COLUMNS + cell_columns, rows
+    return NBGRADER_COLUMNS + [STATUS_COLUMN] + cell_columns, rows
 
 
 def write_csv(path: Path, columns: list[str], rows: list[dict]) -> None:
-    """Write grades.csv atomically (cells missing for a row stay empty)."""
+    """Write grades.csv atomically (columns a row lacks stay empty)."""
     from autograding.grade import atomic_write
 
     buffer = io.StringIO()
@@ -87,19 +105,17 @@ def write_csv(path: Path, columns: list[str], rows: list[dict]) -> None:
     atomic_write(path, buffer.getvalue())
 
 
-def plot_distribution(path: Path, db_url: str) -> Path | None:
-    """PNG with, per assignment, how many submissions got full, partial or zero points on each
-    graded cell; None when nothing was graded yet."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+def distribution(db_url: str) -> dict[str, tuple[dict, int, int]]:
+    """{assignment: ({cell label: [(score, max score) per submission]}, handed in, missing)}
+    for the assignments that have rows (module docstring): a missing row is counted as
+    missing, never as a zero."""
     from nbgrader.api import Gradebook
 
     from autograding.gradebook import COURSE_ID
 
     data = {}
     with Gradebook(db_url, COURSE_ID) as gb:
+        students = len(gb.students)
         for assignment in sorted(gb.assignments, key=lambda a: a.name):
             per_cell = {}
             for submission in assignment.submissions:
@@ -109,7 +125,22 @@ def plot_distribution(path: Path, db_url: str) -> Path | None:
                         per_cell.setdefault(label, []).append(
                             (float(grade.score), float(grade.max_score)))
             if per_cell:
-                data[assignment.name] = dict(sorted(per_cell.items()))
+                handed_in = len(assignment.submissions)
+                data[assignment.name] = (dict(sorted(per_cell.items())), handed_in,
+                                         students - handed_in)
+    return data
+
+
+def plot_distribution(path: Path, db_url: str) -> Path | None:
+    """PNG with, per assignment, how many submissions got full, partial or zero points on each
+    graded cell, and how many students handed it in; None when nothing was graded yet."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    counted = distribution(db_url)
+    data = {name: cells for name, (cells, _, _) in counted.items()}
     if not data:
         return None
     fig, axes = plt.subplots(len(data), 1, squeeze=False,
@@ -131,7 +162,9 @@ def plot_distribution(path: Path, db_url: str) -> Path | None:
             ax.barh(names, counts[kind], left=left, color=color, label=kind)
             left = [a + b for a, b in zip(left, counts[kind], strict=True)]
         ax.invert_yaxis()
-        ax.set_title(assignment, fontsize=10, loc="left")
+        _, handed_in, missing = counted[assignment]
+        ax.set_title(f"{assignment}: {handed_in} handed in, {missing} missing", fontsize=10,
+                     loc="left")
         ax.set_xlabel("submissions")
         ax.tick_params(axis="y", labelsize=8)
     handles, labels = axes[0, 0].get_legend_handles_labels()
@@ -161,11 +194,13 @@ def export_outputs(out_dir: Path, db_url: str | None = None) -> ExportResult:
 
 
 def summary_table(rows: list[dict], notes: dict | None = None) -> str:
-    """Terminal table: one line per student, score/max per assignment, then the class mean."""
+    """Terminal table: one line per student, score/max per assignment (else the row's status:
+    `missing`, or `error` where `grade` could not finish it), then the mean of the graded
+    rows and how many students handed the assignment in."""
     assignments = sorted({r["assignment"] for r in rows})
     students = sorted({r["student_id"] for r in rows})
     cell = {(r["student_id"], r["assignment"]): r for r in rows}
-    width = max([len("student")] + [len(s) for s in students])
+    width = max([len("handed in")] + [len(s) for s in students])
     cols = [max(len(a), 11) for a in assignments]
     header = "student".ljust(width) + "".join(f"  {a:>{w}}" for a, w in zip(assignments, cols,
                                                                            strict=True))
@@ -174,16 +209,22 @@ def summary_table(rows: list[dict], notes: dict | None = None) -> str:
         line = student.ljust(width)
         for assignment, w in zip(assignments, cols, strict=True):
             row = cell.get((student, assignment))
-            text = "-" if row is None else f"{float(row['score']):g}/{float(row['max_score']):g}"
+            status = "-" if row is None else row.get(STATUS_COLUMN) or GRADED
+            text = (f"{float(row['score']):g}/{float(row['max_score']):g}" if status == GRADED
+                    else status)
             line += f"  {text:>{w}}"
         flag = (notes or {}).get(student)
         lines.append(line + (f"  {flag}" if flag else ""))
     if students:
-        line = "mean".ljust(width)
+        mean_line, count_line = "mean".ljust(width), "handed in".ljust(width)
         for assignment, w in zip(assignments, cols, strict=True):
-            scores = [float(cell[(s, assignment)]["score"]) for s in students
-                      if (s, assignment) in cell]
-            mean = sum(scores) / len(scores) if scores else 0.0
-            line += f"  {mean:>{w}.2f}"
-        lines += ["-" * len(header), line]
+            statuses = [(cell[(s, assignment)].get(STATUS_COLUMN) or GRADED,
+                         cell[(s, assignment)]["score"]) for s in students
+                        if (s, assignment) in cell]
+            graded = [float(score) for status, score in statuses if status == GRADED]
+            handed_in = sum(1 for status, _ in statuses if status != MISSING)
+            mean = sum(graded) / len(graded) if graded else 0.0
+            mean_line += f"  {mean:>{w}.2f}"
+            count_line += f"  {f'{handed_in}/{len(statuses)}':>{w}}"
+        lines += ["-" * len(header), mean_line, count_line]
     return "\n".join(lines)

@@ -53,7 +53,10 @@ class SubmissionResult:
     scores: dict[str, float] = field(default_factory=dict)
     max_scores: dict[str, float] = field(default_factory=dict)
     comments: list[str] = field(default_factory=list)
-    status: str = "graded"  # graded | missing | invalid | error (not graded, retried next run)
+    # graded | invalid (handed in, nothing gradable: zero, the comments say why) | missing (not
+    # handed in while others did: no scores, see autograding.export) | error (not graded,
+    # retried next run)
+    status: str = "graded"
     seconds: float = 0.0
 
     @property
@@ -248,6 +251,14 @@ def remove_stale_temp_files(out_dir: Path) -> None:
             path.unlink(missing_ok=True)
 
 
+def student_folders(submitted: Path, students=None) -> list[str]:
+    """Names of the student folders of submitted/ (not hidden, not links, within `students`):
+    the students of the batch, whether or not they handed anything in."""
+    return [folder.name for folder in _listing(submitted, [])
+            if not folder.name.startswith(".") and not (students and folder.name not in students)
+            and folder.is_dir() and not folder.is_symlink()]
+
+
 def discover(submitted: Path, masters: dict, assignments=None, students=None):
     """Tasks for submitted/<student>/<assignment>/, and notes on what was ignored."""
     tasks, notes = [], []
@@ -368,7 +379,7 @@ class _Batch:
         resources = task.resources(self.db_url)
         seconds = 0.0
         if result is None:
-            status = "missing" if comments and "no such notebook" in comments[0] else "invalid"
+            status = "invalid"
             nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell(
                 "**No gradable notebook**: every graded cell gets zero (see the comments above).")])
             submitted = gb.find_submission_notebook(task.notebook, task.assignment, task.student)
@@ -446,6 +457,11 @@ def grade_submissions(
     default is sqlite:///<out_dir>/gradebook.db. `check_masters` also runs each master (its
     own solutions) in the same sandbox first and notes any master that loses points there: a
     sandbox or executor problem that would make every score of that assignment too low.
+
+    Every student folder of `submitted_dir` is registered in the gradebook, an empty one too,
+    so grades.csv lists its student. report.results holds a result per graded notebook and a
+    `missing` one (no scores) for each student folder and assignment someone handed in that
+    this student did not, within `assignments`: the rule of autograding.export.
     """
 
     from autograding.workers import skip_slow_optional_imports
@@ -558,10 +574,15 @@ def _grade_prepared(submitted: Path, out_dir: Path, *, workers, scheduler, limit
 
     masters = register_masters(db_url, course, assignments)
     tasks, notes = discover(submitted, masters, assignments, students)
+    roster = student_folders(submitted, students)
     report = GradingReport(out_dir, db_url, notes=notes)
     todo = []
     remove_stale_temp_files(out_dir)
     with Gradebook(db_url, COURSE_ID) as gb:
+        known = {student.id for student in gb.students}
+        for student in roster:  # an empty folder too: its student is then listed as missing
+            if student not in known:
+                gb.add_student(student)
         for task in tasks:
             # Notebooks that run with the grader's rights could rewrite a classmate's file
             # before it is read: keep every submission's bytes first.
@@ -577,11 +598,14 @@ def _grade_prepared(submitted: Path, out_dir: Path, *, workers, scheduler, limit
         report.notes += changed_submissions(todo)
     elif runner is not None:
         runner.close(wait=False)
-    from autograding.export import export_outputs
+    from autograding.export import MISSING, STATUS_COLUMN, export_outputs
 
     exported = export_outputs(out_dir, db_url)
     report.csv_path, report.plot_path = exported.csv_path, exported.plot_path
-    _collect(report, tasks, out_dir, db_url)
+    missing = [(row["student_id"], row["assignment"]) for row in exported.rows
+               if row[STATUS_COLUMN] == MISSING and row["student_id"] in roster
+               and not (assignments and row["assignment"] not in assignments)]
+    _collect(report, tasks, out_dir, db_url, missing)
     report.seconds = time.monotonic() - started
     return report
 
@@ -740,8 +764,9 @@ def _not_graded(report: GradingReport, task: Task, why: str) -> None:
                         "to retry, and report the problem if it persists")
 
 
-def _collect(report: GradingReport, tasks, out_dir: Path, db_url: str) -> None:
-    """Fill report.results from the gradebook and the done-markers (same after a resume)."""
+def _collect(report: GradingReport, tasks, out_dir: Path, db_url: str, missing=()) -> None:
+    """Fill report.results from the gradebook and the done-markers (same after a resume), and
+    add a `missing` result, without scores, for each (student, assignment) of `missing`."""
     from nbgrader.api import Gradebook, MissingEntry
 
     from autograding.gradebook import COURSE_ID
@@ -762,7 +787,9 @@ def _collect(report: GradingReport, tasks, out_dir: Path, db_url: str) -> None:
                     result.max_scores[cell.grade_id] = cell.points
                 continue
             if result.status == "graded" or marker["status"] != "graded":
-                result.status = marker["status"]
+                # Markers written before `missing` meant "not handed in" said `missing` for a
+                # folder without its notebook.
+                result.status = {"missing": "invalid"}.get(marker["status"], marker["status"])
             result.comments += marker["comments"]
             result.seconds += marker.get("seconds", 0.0)
             try:
@@ -773,3 +800,10 @@ def _collect(report: GradingReport, tasks, out_dir: Path, db_url: str) -> None:
             for grade in notebook.grades:
                 result.scores[grade.cell.name] = float(grade.score)
                 result.max_scores[grade.cell.name] = float(grade.max_score)
+        for key in missing:
+            if key in report.results:  # a hand-in the grader could not finish: status error
+                continue
+            result = report.results[key] = SubmissionResult(*key, status="missing")
+            for notebook in gb.find_assignment(key[1]).notebooks:
+                for cell in notebook.grade_cells + notebook.task_cells:
+                    result.max_scores[cell.name] = float(cell.max_score)

@@ -9,6 +9,7 @@ import os
 import re
 import shutil
 import signal
+import stat
 import subprocess
 import sys
 import time
@@ -23,6 +24,7 @@ from grading_helpers import (
     HIDDEN_NAME,
     build_course,
     colab_copy,
+    master_notebook,
     student_notebook,
     tree_hashes,
     v3_bytes,
@@ -194,7 +196,9 @@ def test_csv_has_nbgrader_columns_and_one_per_graded_cell(graded):
     with open(out / "grades.csv", newline="") as fh:
         rows = list(csv.DictReader(fh))
     header = list(rows[0])
-    assert header == NBGRADER_COLUMNS + [f"{ASSIGNMENT}:cube_test", f"{ASSIGNMENT}:square_test"]
+    assert header == NBGRADER_COLUMNS + ["status", f"{ASSIGNMENT}:cube_test",
+                                         f"{ASSIGNMENT}:square_test"]
+    assert {r["status"] for r in rows} == {"graded"}
     by_student = {r["student_id"]: r for r in rows}
     for student, expected in EXPECTED.items():
         row = by_student[student]
@@ -382,3 +386,172 @@ def test_pool_starts_every_worker_before_the_first_job(tmp_path):
         assert len(list(tmp_path.glob("worker-*"))) == 2
     finally:
         runner.close()
+
+
+# Who handed in what: squares by amy and bob; cubes by amy and by dan, whose folder lacks the
+# notebook (a zero, with a comment); carl's folder is empty; nobody handed in `unused`.
+PARTIAL_STATUS = {
+    ("amy", "squares"): "graded", ("amy", "cubes"): "graded",
+    ("bob", "squares"): "graded", ("bob", "cubes"): "missing",
+    ("carl", "squares"): "missing", ("carl", "cubes"): "missing",
+    ("dan", "squares"): "missing", ("dan", "cubes"): "invalid",
+}
+
+
+def _hand_in(submitted: Path, student: str, assignment: str, nb) -> None:
+    path = submitted / student / assignment / f"{assignment}.ipynb"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    nbformat.write(nb, path)
+
+
+def _csv_rows(out: Path) -> dict:
+    with open(out / "grades.csv", newline="") as fh:
+        return {(r["student_id"], r["assignment"]): r for r in csv.DictReader(fh)}
+
+
+@pytest.fixture(scope="module")
+def partial(tmp_path_factory):
+    """Three assignments, handed in unevenly (PARTIAL_STATUS), graded under umask 022."""
+    root = build_course(tmp_path_factory.mktemp("partial"))
+    for name in ("cubes", "unused"):
+        path = root / "source" / name / f"{name}.ipynb"
+        path.parent.mkdir(parents=True)
+        nbformat.write(master_notebook(), path)
+    submitted = root / "submitted"
+    _hand_in(submitted, "amy", ASSIGNMENT, student_notebook())
+    _hand_in(submitted, "amy", "cubes", student_notebook(cube_body="return 0"))
+    _hand_in(submitted, "bob", ASSIGNMENT, student_notebook(square_body="return 0"))
+    (submitted / "carl").mkdir()
+    (submitted / "dan" / "cubes").mkdir(parents=True)
+    out = tmp_path_factory.mktemp("partial_out") / "out"
+    previous = os.umask(0o022)
+    try:
+        report = grade_submissions(submitted, out, workers=2, limits=LIMITS, course_root=root,
+                                   progress=False)
+    finally:
+        os.umask(previous)
+    return root, submitted, out, report
+
+
+def test_rows_only_for_assignments_someone_handed_in(partial):
+    _, _, out, report = partial
+    assert report.errors == 0, report.notes
+    rows = _csv_rows(out)
+    header = list(next(iter(rows.values())))
+    assert header == NBGRADER_COLUMNS + ["status", "cubes:cube_test", "cubes:square_test",
+                                         f"{ASSIGNMENT}:cube_test", f"{ASSIGNMENT}:square_test"]
+    assert {k: r["status"] for k, r in rows.items()} == {
+        k: "missing" if status == "missing" else "graded" for k, status in PARTIAL_STATUS.items()}
+    assert [rows[k]["score"] for k in [("amy", ASSIGNMENT), ("amy", "cubes"),
+                                       ("bob", ASSIGNMENT), ("dan", "cubes")]] == [
+        "5.0", "2.0", "3.0", "0.0"]
+    for key, status in PARTIAL_STATUS.items():
+        if status == "missing":
+            assert rows[key]["max_score"] == "5.0"
+            assert [v for c, v in rows[key].items() if v and c not in (
+                "assignment", "student_id", "max_score", "status")] == [], key
+
+
+def test_report_marks_who_did_not_hand_in_as_missing(partial):
+    _, _, _, report = partial
+    assert {k: r.status for k, r in report.results.items()} == PARTIAL_STATUS
+    for key, status in PARTIAL_STATUS.items():
+        result = report.results[key]
+        assert result.max_total == 5.0
+        if status == "missing":
+            assert result.scores == {} and result.comments == []
+    assert "no such notebook" in report.results[("dan", "cubes")].comments[0]
+
+
+def test_missing_rows_get_no_feedback_and_are_not_plotted_as_zeros(partial):
+    from autograding.export import distribution
+    from autograding.feedback import regenerate_feedback
+
+    _, _, out, report = partial
+    handed_in = {k for k, status in PARTIAL_STATUS.items() if status != "missing"}
+    pages = {(p.parent.parent.name, p.parent.name) for p in (out / "feedback").glob("*/*/*")}
+    assert pages == handed_in
+    rewritten = regenerate_feedback(out, report.db_url)
+    assert {(p.parent.parent.name, p.parent.name) for p in rewritten} == handed_in
+    data = distribution(report.db_url)
+    assert {name: counts for name, (_, *counts) in data.items()} == {
+        "cubes": [2, 2], ASSIGNMENT: [2, 2]}
+    assert all(len(scores) == 2 for cells, _, _ in data.values() for scores in cells.values())
+
+
+def _modes(out: Path) -> dict:
+    """{path under out: its permission bits}, files and folders."""
+    return {p.relative_to(out).as_posix(): stat.S_IMODE(p.stat().st_mode) for p in out.rglob("*")}
+
+
+def test_every_output_follows_the_umask_and_export_keeps_the_rule(partial, tmp_path, capsys):
+    root, submitted, out, _ = partial
+    modes = _modes(out)
+    suffixes = {Path(p).suffix for p in modes}
+    assert suffixes >= {".db", ".csv", ".png", ".ipynb", ".html", ".json", ".lock"}, modes
+    assert modes == {p: 0o755 if (out / p).is_dir() else 0o644 for p in modes}
+    # Under 027, with plain nbclient standing in for the sandbox: only the files matter here.
+    previous = os.umask(0o027)
+    try:
+        strict = grade_submissions(submitted, tmp_path / "out", workers=1, limits=LIMITS,
+                                   course_root=root, progress=False, students=["amy", "dan"],
+                                   executor="grading_helpers:nbclient_execute")
+    finally:
+        os.umask(previous)
+    assert strict.errors == 0, strict.notes
+    modes = _modes(tmp_path / "out")
+    assert {Path(p).suffix for p in modes} == suffixes
+    assert modes == {p: 0o750 if (tmp_path / "out" / p).is_dir() else 0o640 for p in modes}
+    # The export and feedback commands replace files with the mode of the umask they run under.
+    csv_before = (out / "grades.csv").read_bytes()
+    with open(out / "grades.csv", "rb+") as fh:
+        os.chmod(fh.fileno(), 0o600)
+    previous = os.umask(0o027)
+    try:
+        assert main(["export", "--out", str(out)]) == 0
+        assert main(["feedback", "--out", str(out)]) == 0
+    finally:
+        os.umask(previous)
+    assert (out / "grades.csv").read_bytes() == csv_before, "export applies grade's rule"
+    for path in [out / "grades.csv", out / "score_distribution.png",
+                 *(out / "feedback").rglob("*.html")]:
+        assert stat.S_IMODE(path.stat().st_mode) == 0o640, path
+    table = capsys.readouterr().out
+    assert "unused" not in table
+    assert re.search(r"^carl +missing +missing$", table, re.MULTILINE), table
+
+
+def test_filters_limit_the_batch_and_its_missing_rows(partial, capsys):
+    root, submitted, out, _ = partial
+    bob = grade_submissions(submitted, out, limits=LIMITS, course_root=root, progress=False,
+                            students=["bob"])
+    assert {k: r.status for k, r in bob.results.items()} == {
+        ("bob", ASSIGNMENT): "graded", ("bob", "cubes"): "missing"}
+    code = main(["grade", str(submitted), "--out", str(out), "--course", str(root),
+                 "--assignment", ASSIGNMENT])
+    assert code == 0
+    table = capsys.readouterr().out
+    assert "cubes" not in table and "unused" not in table
+    assert re.search(r"^dan +missing$", table, re.MULTILINE), table
+    assert re.search(r"^handed in +2/4$", table, re.MULTILINE), table
+
+
+def test_a_later_batch_into_the_same_gradebook_keeps_the_rule(partial, tmp_path):
+    root, _, out, _ = partial
+    shutil.copytree(out, tmp_path / "out")
+    later = tmp_path / "submitted"
+    _hand_in(later, "erin", "cubes", student_notebook())
+    report = grade_submissions(later, tmp_path / "out", limits=LIMITS, course_root=root,
+                               progress=False)
+    assert report.errors == 0, report.notes
+    assert {k: r.status for k, r in report.results.items()} == {
+        ("erin", "cubes"): "graded", ("erin", ASSIGNMENT): "missing"}
+    rows = _csv_rows(tmp_path / "out")
+    assert {k: r["status"] for k, r in rows.items() if k[0] != "erin"} == \
+        {k: r["status"] for k, r in _csv_rows(out).items()}
+    assert rows[("erin", "cubes")]["score"] == "5.0"
+    assert rows[("erin", ASSIGNMENT)]["status"] == "missing"
+    assert not any(a == "unused" for _, a in rows)
+    written = (tmp_path / "out" / "grades.csv").read_bytes()
+    assert main(["export", "--out", str(tmp_path / "out")]) == 0
+    assert (tmp_path / "out" / "grades.csv").read_bytes() == written

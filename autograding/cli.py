@@ -223,6 +223,9 @@ def run_grade(args) -> int:
     if args.course is not None and not (args.course / "source").is_dir():
         raise UsageError(f"{args.course / 'source'}: no such folder; --course must be the "
                          "folder holding source/<assignment>/<assignment>.ipynb")
+    if sys.platform == "win32":  # no sandbox, nor the locks and limits the grader uses
+        raise UsageError("grade runs student code in a Linux sandbox: run it in WSL 2 or on a "
+                         "Linux machine (intake, feedback and export work here)")
     from autograding.executor import Limits
 
     changes = {"cell_timeout": args.timeout, "notebook_timeout": args.notebook_timeout,

@@ -241,9 +241,10 @@ class Server:
         return len(killed)
 
     def reap_all(self) -> None:
-        """Reap zombies without reporting (the job is over)."""
-        self.reap()
+        """Reap zombies without reporting (the job is over, and the grader may be gone: a
+        report to a closed pipe would stop the cleanup half-way)."""
         self.jobs.clear()
+        self.reap()
 
     def child(self, job: dict) -> None:
         """In the forked child: confine the process, then become an IPython kernel."""
@@ -254,6 +255,7 @@ class Server:
             _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
             signal.set_wakeup_fd(-1)
             signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)  # the server's cleanup is not ours
             signal.signal(signal.SIGINT, signal.default_int_handler)
             _prctl(PR_SET_DUMPABLE, 1)
             devnull = os.open(os.devnull, os.O_RDWR)
@@ -466,7 +468,10 @@ def main() -> None:
     pid_namespace = os.getpid() == 1
     if not pid_namespace:
         _prctl(PR_SET_CHILD_SUBREAPER, 1)
-        _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+        # SIGTERM, not SIGKILL, when the grader dies (even by kill -9): the server then kills
+        # what its jobs started (the `finally` below), which no PID namespace does for it.
+        signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+        _prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
         parent = int(os.environ.get("AUTOGRADING_CLIENT_PID", "0"))
         if parent and os.getppid() != parent:
             return

@@ -229,3 +229,30 @@ def test_none_mode_grades_from_first_copies_and_reports_changes(hostile_class):
     assert got["honest"] == expected["honest"]  # graded from the bytes read first
     assert got["orphan"] == expected["orphan"]
     assert _wait_for_no_survivors() == []
+
+
+GRADER = """import sys
+import nbformat.v4 as v4
+from autograding.executor import execute_notebook
+code = sys.argv[2] + "\\nprint('started', flush=True)\\nimport time\\ntime.sleep(300)"
+execute_notebook(v4.new_notebook(cells=[v4.new_code_cell(code)]), sandbox=sys.argv[1])
+"""
+
+
+@pytest.mark.parametrize("mode", [_usable("bwrap"), _usable("namespaces"), "none"])
+def test_nothing_outlives_a_grader_killed_mid_notebook(mode):
+    """kill -9 of the grading process while a notebook's daemons run: they go with it."""
+    import subprocess
+    import sys
+
+    grader = subprocess.Popen([sys.executable, "-c", GRADER, mode, LINGER],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60
+        while len(_survivors()) < 3 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert len(_survivors()) >= 3, "the notebook's processes never started"
+    finally:
+        grader.kill()
+        grader.wait()
+    assert _wait_for_no_survivors() == []

@@ -53,6 +53,7 @@ $(INSTALLED): $(PY) requirements.lock requirements-nodeps.lock pyproject.toml
 	@$(call check_python,$(PY),.venv has $${v:+Python }$${v:-no Python that runs}: \
 	make clean$(,) then make PYTHON=/path/to/python3.X)
 	grep -v '^--extra-index-url' requirements.lock > $(VENV)/requirements.txt
+	$(PIP) install -c $(VENV)/requirements.txt pip
 	@idx='$(TORCH_INDEX)'; \
 	if [ -n "$$idx" ] && ! $(PY) -c '$(PROBE_INDEX)' "$$idx" 2>/dev/null; then \
 	  echo "make: $$idx unreachable: torch comes from pip's other sources (PyPI: on Linux" \

@@ -46,6 +46,13 @@ def dry_run(python, requirements, workdir, *options):
 
 @pytest.fixture(scope="module")
 def index():
+    from importlib.metadata import version
+
+    from packaging.version import Version
+
+    if Version(version("pip")) < Version("24.2"):
+        pytest.skip(f"pip {version('pip')} checks Requires-Python against this Python, not "
+                    "--python-version: `make venv` installs the lock's pip")
     url = os.environ.get("PIP_INDEX_URL", "https://pypi.org/simple/").split()[0]
     if url.startswith("http") and not reachable(url.rstrip("/") + "/pip/"):
         pytest.skip(f"the package index {url} is unreachable: the lock check needs it")

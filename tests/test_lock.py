@@ -13,6 +13,7 @@ import sys
 import time
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
+from functools import cache
 
 import pytest
 from test_environment import CPU_INDEX, lock_lines, marker_environment
@@ -22,6 +23,7 @@ pytestmark = pytest.mark.slow
 VERSIONS = ["3.10", "3.11.0", "3.12", "3.13"]
 
 
+@cache
 def reachable(url, timeout=10):
     try:
         urllib.request.urlopen(url, timeout=timeout).close()

@@ -124,6 +124,7 @@ def _probe(mode: str) -> str:
     os.chmod(base, 0o711)
     scratch = os.path.join(base, "s")
     os.makedirs(os.path.join(scratch, "shm"))
+    os.chmod(scratch, 0o711)
     try:
         command = _server_command(mode, base, default_hidden_paths())
         command[-2:] = ["-c", PROBE_CODE]
@@ -287,6 +288,7 @@ class ForkServer:
         # (its job folder, shm, the server's own home), so nothing passes between students.
         for name in ("shm", "server"):
             os.makedirs(os.path.join(self.scratch, name))
+        os.chmod(self.scratch, 0o711)  # whatever the umask: the sandbox uid passes through
         self.uid = sandbox_uid(seq)
         if mode == "none" and self.uid is not None and not _probe_user():
             self.uid = None  # the interpreter is private to root: stay root, rlimits only

@@ -237,3 +237,19 @@ def test_off_linux_the_message_says_where_to_grade(monkeypatch):
     message = str(refused.value)
     assert "Linux namespaces exist only on Linux" in message
     assert "Linux machine" in message and "--scheduler" in message
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_strict_umask_does_not_lock_the_kernel_out(mode):
+    """Under umask 077 the scratch folders the grader makes for the kernel's uid stay
+    reachable (as root that uid is not ours: a 0700 folder made every notebook score 0)."""
+    sandbox.shutdown()  # servers made under this umask
+    old = os.umask(0o077)
+    try:
+        result = execute_notebook(notebook(
+            "import tempfile, torch\nopen('mine.txt', 'w').write('x')\n"
+            "print(torch.ones(2).sum().item(), tempfile.mkstemp()[1] != '')"), sandbox=mode)
+    finally:
+        os.umask(old)
+        sandbox.shutdown()
+    assert texts(result) == ["2.0 True\n"], result.notebook.cells[0].outputs

@@ -221,10 +221,14 @@ def _init(spec: dict, command: list[str], launcher_alive: int, as_root: bool) ->
     _mount(None, "/", None, MS_REC | MS_PRIVATE)
     root = os.path.realpath(spec["root"])
     workdir = "/"
+    # Folders made on the way to a mount point are reachable by every uid whatever the
+    # grader's umask (as bwrap does); COMMAND gets the grader's umask back.
+    umask = os.umask(0o022)
     for op, *operands in spec["plan"]:
         apply_step(root, op, operands)
         if op == "chdir":
             workdir = operands[0]
+    os.umask(umask)
     _pivot(root)
     os.chdir(workdir)
     _loopback_up()

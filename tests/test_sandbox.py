@@ -253,3 +253,29 @@ def test_a_strict_umask_does_not_lock_the_kernel_out(mode):
         os.umask(old)
         sandbox.shutdown()
     assert texts(result) == ["2.0 True\n"], result.notebook.cells[0].outputs
+
+
+@pytest.mark.parametrize("mode", SANDBOXES)
+def test_a_strict_umask_keeps_the_way_to_shown_folders_open(monkeypatch, mode):
+    """A course inside a private folder (/tmp, /home): under umask 077 the folders the sandbox
+    makes on the way to a shown folder stay reachable (as root, namespaces made them 0700 when
+    a hidden folder beside it was covered first, and kernels could not import numpy)."""
+    base = tempfile.mkdtemp(prefix="autograding-test-")
+    shown, hidden = os.path.join(base, "shown", "pkg"), os.path.join(base, "hidden")
+    os.makedirs(shown)
+    os.mkdir(hidden)
+    with open(os.path.join(shown, "f.txt"), "w") as f:
+        f.write("reachable")
+    for path in (os.path.dirname(shown), shown, os.path.join(shown, "f.txt")):
+        os.chmod(path, 0o755)
+    monkeypatch.setenv("AUTOGRADING_EXPOSE", shown)
+    sandbox.shutdown()  # servers made under this umask and view
+    old = os.umask(0o077)
+    try:
+        result = execute_notebook(notebook(READ.format(os.path.join(shown, "f.txt"))),
+                                  sandbox=mode, hidden=[hidden])
+    finally:
+        os.umask(old)
+        sandbox.shutdown()
+        shutil.rmtree(base, ignore_errors=True)
+    assert texts(result) == ["reachable\n"], result.notebook.cells[0].outputs

@@ -168,12 +168,10 @@ def test_released_notebook_self_check_embeds_exactly_the_visible_tests(assignmen
 
 
 def _locked_versions():
-    pins = {}
-    for line in (REPO_ROOT / "requirements.lock").read_text().splitlines():
-        name, sep, version = line.partition("==")
-        if sep:
-            pins[name.strip().lower()] = version.strip()
-    return pins
+    """The lock's pins for this Python (its markers evaluated), as "name==version" lines."""
+    from test_environment import lock_lines
+
+    return {line.partition("==")[0].lower(): line for line in lock_lines()}
 
 
 def _freeze(python: Path) -> dict:
@@ -191,10 +189,14 @@ def colab_python(tmp_path_factory) -> Path:
     if not python.exists():
         subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
         pins = _locked_versions()
-        wanted = [f"{name}=={pins[name]}" for name in COLAB_PREINSTALLED]
+        wanted = [pins[name] for name in COLAB_PREINSTALLED]
+        # Constraints: the lock's pins without its index line, so an unreachable PyTorch index
+        # costs no retries (torch comes from where `make` took it).
+        constraints = tmp_path_factory.mktemp("colab-constraints") / "constraints.txt"
+        constraints.write_text("\n".join(pins.values()) + "\n")
         # --no-compile: byte-compiling all of torch costs more CPU than the rest of the install
         subprocess.run([str(python), "-m", "pip", "install", "--quiet", "--no-compile",
-                        "--disable-pip-version-check", "-c", str(REPO_ROOT / "requirements.lock"),
+                        "--disable-pip-version-check", "-c", str(constraints),
                         *wanted], check=True, capture_output=True)
     else:  # a reused venv: take back what an earlier run's setup cell installed
         subprocess.run([str(python), "-m", "pip", "uninstall", "--quiet", "-y", "linreg-course"],

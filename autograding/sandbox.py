@@ -124,7 +124,7 @@ def _probe(mode: str) -> str:
     os.chmod(base, 0o711)
     scratch = os.path.join(base, "s")
     os.makedirs(os.path.join(scratch, "shm"))
-    os.chmod(scratch, 0o711)
+    os.chmod(scratch, 0o755)
     try:
         command = _server_command(mode, base, default_hidden_paths())
         command[-2:] = ["-c", PROBE_CODE]
@@ -288,7 +288,9 @@ class ForkServer:
         # (its job folder, shm, the server's own home), so nothing passes between students.
         for name in ("shm", "server"):
             os.makedirs(os.path.join(self.scratch, name))
-        os.chmod(self.scratch, 0o711)  # whatever the umask: the sandbox uid passes through
+        # Whatever the umask, the sandbox uid may list it: the fork-server measures the disk
+        # use under it (unlistable, it counted 0 bytes and --disk never stopped a notebook).
+        os.chmod(self.scratch, 0o755)
         self.uid = sandbox_uid(seq)
         if mode == "none" and self.uid is not None and not _probe_user():
             self.uid = None  # the interpreter is private to root: stay root, rlimits only

@@ -115,11 +115,13 @@ class Server:
 
     def serve(self) -> None:
         """Main loop: read requests, report kernel exits, until EOF or ``exit``."""
-        signal.set_wakeup_fd(self.wake_w)
+        signal.set_wakeup_fd(self.wake_w)  # a signal ends the select below at once
         signal.signal(signal.SIGCHLD, lambda *_: None)
-        while True:
+        while not _stopping:
             timeout = DISK_CHECK_SECONDS if self.jobs else 1.0
             readable, _, _ = select.select([self.proto_in, self.wake_r], [], [], timeout)
+            if _stopping:
+                return
             if self.wake_r in readable:
                 try:
                     os.read(self.wake_r, 4096)
@@ -453,6 +455,16 @@ def preload(modules: list[str]) -> list[str]:
     return failed
 
 
+def _request_stop(*_) -> None:
+    """SIGTERM handler: the serve loop ends at its next turn. No exception: the signal comes
+    again for each thread of the dying grader, and one raised during the cleanup would cut
+    it short."""
+    _stopping.append(True)
+
+
+_stopping: list[bool] = []
+
+
 def main() -> None:
     """Entry point: ``python -m autograding.forkserver``."""
     # The protocol owns the original stdin/stdout; stray prints from imports go to stderr.
@@ -470,7 +482,7 @@ def main() -> None:
         _prctl(PR_SET_CHILD_SUBREAPER, 1)
         # SIGTERM, not SIGKILL, when the grader dies (even by kill -9): the server then kills
         # what its jobs started (the `finally` below), which no PID namespace does for it.
-        signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+        signal.signal(signal.SIGTERM, _request_stop)
         _prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
         parent = int(os.environ.get("AUTOGRADING_CLIENT_PID", "0"))
         if parent and os.getppid() != parent:

@@ -7,7 +7,9 @@ which submissions changed.
 """
 
 import os
+import shutil
 import socket
+import tempfile
 import time
 import uuid
 from pathlib import Path
@@ -127,42 +129,41 @@ def _notebook(answer):
     return nb
 
 
-def _cmdline(pid: int) -> str:
+def _read(path: str) -> bytes:
     try:
-        with open(f"/proc/{pid}/cmdline", "rb") as f:
-            return f.read().replace(b"\0", b" ").decode(errors="replace").strip()
-    except OSError:
-        return ""
+        with open(path, "rb") as f:
+            return f.read()
+    except OSError:  # gone, or not ours to read
+        return b""
 
 
-def _parent(pid: int) -> int:
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return int(f.read().rsplit(")", 1)[1].split()[1])
-    except (OSError, ValueError, IndexError):
-        return 0
-
-
-def _survivors() -> list[str]:
-    """Processes a notebook started that are still there: they carry MARKER, or they are
-    forked kernels (the fork-server's command line) that no test or grader owns any more
-    (a grader running beside this test keeps its own)."""
+def _survivors(by_environment: bool = True) -> list[str]:
+    """Processes this test's notebooks started that are still there: their command line
+    carries MARKER, or their environment this test's own TMPDIR (every server, kernel and
+    forked kernel of these batches inherits a scratch folder below it), so a grader running
+    beside this test is never counted."""
+    # The grader's scratch roots are TMPDIR/autograding-*: the grader's own helpers (the
+    # pool's resource tracker) have TMPDIR itself in their environment, not a folder below.
+    tag, marker = os.path.join(os.environ["TMPDIR"], "autograding-").encode(), MARKER.encode()
     found = []
-    for pid in (int(n) for n in os.listdir("/proc") if n.isdigit()):
-        cmdline = _cmdline(pid)
-        if MARKER in cmdline or ("autograding.forkserver" in cmdline and _orphaned(pid)):
-            found.append(f"{pid}: {cmdline[:160]}")
+    for pid in (n for n in os.listdir("/proc") if n.isdigit() and int(n) != os.getpid()):
+        cmdline = _read(f"/proc/{pid}/cmdline")
+        if marker in cmdline or (by_environment and tag in _read(f"/proc/{pid}/environ")):
+            words = cmdline.replace(b"\0", b" ").decode(errors="replace")
+            found.append(f"{pid}: {words[:160]}")
     return found
 
 
-def _orphaned(pid: int) -> bool:
-    """No pytest or autograding command among the ancestors of `pid`."""
-    pid = _parent(pid)
-    while pid > 1:
-        if any(word in _cmdline(pid) for word in ("pytest", "autograding")):
-            return False
-        pid = _parent(pid)
-    return True
+@pytest.fixture(autouse=True)
+def own_tmpdir(monkeypatch, tmp_path):  # tmp_path first: pytest roots it in TMPDIR
+    """A TMPDIR of this test's own: the grader's scratch folders (and so every process of
+    its sandboxes) are found below it."""
+    path = tempfile.mkdtemp(prefix="ag-hostile-")
+    os.chmod(path, 0o755)
+    monkeypatch.setenv("TMPDIR", path)
+    monkeypatch.setattr(tempfile, "tempdir", None)
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
 
 
 @pytest.fixture
@@ -251,9 +252,10 @@ def test_nothing_outlives_a_grader_killed_mid_notebook(mode):
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + 60
-        while len(_survivors()) < 3 and time.monotonic() < deadline:
+        while len(_survivors(by_environment=False)) < 3 and time.monotonic() < deadline:
             time.sleep(0.2)
-        assert len(_survivors()) >= 3, "the notebook's processes never started"
+        started = _survivors(by_environment=False)
+        assert len(started) >= 3, "the notebook's processes never started"
     finally:
         grader.kill()
         grader.wait()

@@ -215,8 +215,11 @@ def feedback_html_exporter(highlight=None):
     config = Config()
     config.HTMLExporter.template_name = "feedback"
     config.HTMLExporter.extra_template_basedirs = [str(base / "templates")]
+    # bootstrap.min.css, which the feedback template inlines: nbgrader 0.9.6 ships it under
+    # node_modules/, 0.9.5 (the newest for Python 3.10) under components/.
     config.HTMLExporter.extra_template_paths = [
-        str(base / "static" / "node_modules" / "bootstrap" / "dist" / "css")]
+        str(base / "static" / "node_modules" / "bootstrap" / "dist" / "css"),
+        str(base / "static" / "components" / "bootstrap" / "css")]
     filters = {"highlight_code": highlight} if highlight is not None else {}
     exporter = FeedbackHTMLExporter(config=config, filters=filters)
     exporter.register_preprocessor(CSSHTMLHeaderPreprocessor(), enabled=True)

@@ -172,8 +172,8 @@ class Server:
         used = disk_usage(scratch, MAX_COUNTED_FILES)
         if used is not None and used <= limit:
             return
-        what = (f"more than {MAX_COUNTED_FILES} files" if used is None
-                else f"{used / 2**20:.0f} MiB")
+        what = (f"more than {MAX_COUNTED_FILES} files, or files it hid from the count,"
+                if used is None else f"{used / 2**20:.0f} MiB")
         reason = (f"the notebook wrote {what} to disk, over the limit of "
                   f"{limit / 2**20:.0f} MiB (scratch files, /tmp and /dev/shm together)")
         jobs = dict(self.jobs)
@@ -303,13 +303,17 @@ class Server:
 
 def disk_usage(folder: str, max_files: int) -> int | None:
     """Bytes allocated under `folder` (sparse files count what they use), or None when it holds
-    more than `max_files` entries (too many to count quickly: treated as over the limit)."""
+    more than `max_files` entries or a folder that cannot be read (both treated as over the
+    limit: files out of sight must not escape it)."""
     total, seen, stack = 0, 0, [folder]
     while stack:
+        path = stack.pop()
         try:
-            entries = os.scandir(stack.pop())
-        except OSError:  # removed meanwhile, or not ours to read
+            entries = _scan(path)
+        except FileNotFoundError:  # removed meanwhile
             continue
+        except OSError:
+            return None
         with entries:
             for entry in entries:
                 seen += 1
@@ -323,6 +327,16 @@ def disk_usage(folder: str, max_files: int) -> int | None:
                 except OSError:
                     continue
     return total
+
+
+def _scan(path: str):
+    """os.scandir, after giving the folder back its owner's rights if a notebook took them
+    away (chmod 000 would hide its files from the disk count)."""
+    try:
+        return os.scandir(path)
+    except PermissionError:
+        os.chmod(path, 0o700)  # the notebook runs as our uid: its folders are ours
+        return os.scandir(path)
 
 
 def set_limits(limits: dict) -> None:

@@ -298,6 +298,23 @@ def test_disk_filling_notebook_is_stopped_at_the_disk_limit(sandbox):
     assert not small.kernel_died
 
 
+@pytest.mark.parametrize("sandbox", ["auto", "none"])
+def test_files_hidden_in_a_locked_folder_still_count_toward_the_disk_limit(sandbox):
+    """chmod 000 on its own folder must not hide a notebook's files from the disk count."""
+    hide = ("import os, time\nos.mkdir('hidden')\nos.chmod('hidden', 0)\n"
+            "os.chmod('hidden', 0o700)\n"  # made, then locked again after each file
+            "for i in range(12):\n    os.chmod('hidden', 0o700)\n"
+            "    with open(f'hidden/f{i}.bin', 'wb') as f:\n"
+            "        f.write(os.urandom(8 * 2**20))\n"
+            "    os.chmod('hidden', 0)\n    time.sleep(0.1)\n"
+            "time.sleep(3)\nprint('hid them')")
+    limits = Limits(cell_timeout=60, notebook_timeout=120, max_file_bytes=16 * 2**20,
+                    max_disk_bytes=64 * 2**20)
+    result = execute_notebook(notebook(hide, "print('after')"), limits=limits, sandbox=sandbox)
+    assert result.kernel_died
+    assert any("over the limit of 64 MiB" in m for m in result.messages), result.messages
+
+
 def graded_test_cell(source: str, grade_id: str = "test_it"):
     """An nbgrader autograder-tests cell."""
     cell = v4.new_code_cell(source)

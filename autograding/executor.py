@@ -435,8 +435,8 @@ class _NotebookRun:
         # A backstop only (wall clock is the real limit): torch may keep every core busy.
         wall = min(_seconds(self.limits.notebook_timeout), 24 * 3600)
         limits["cpu_seconds"] = int((wall + KERNEL_START_TIMEOUT + 30) * (os.cpu_count() or 1))
-        # The process cap counts every process of the kernel's uid, also those its sandbox
-        # cannot see (the grader's own uid in a user namespace).
+        # On kernels that count the process cap per uid on the whole host, the kernel's
+        # uid may run processes its sandbox cannot see (forkserver.nprocs_counted_here).
         uid = self.server.uid if self.server.uid is not None else os.getuid()
         limits["host_tasks"] = tasks_of_uid(uid)
         return limits

@@ -347,10 +347,8 @@ def set_limits(limits: dict) -> None:
         # The forked kernel already holds the pre-imported libraries: the budget is on top.
         resource.RLIMIT_DATA: _status_bytes("VmData") + memory,
         resource.RLIMIT_AS: _status_bytes("VmSize") + memory + ADDRESS_SPACE_SLACK,
-        # Counted per real uid on the whole host: start from what that uid already runs. As
-        # root the sandbox has a uid of its own; otherwise the user's other programs count
-        # too, and a PID namespace cannot see them, so the grader counts them outside.
-        resource.RLIMIT_NPROC: max(tasks_of_uid(os.getuid()), int(limits.get("host_tasks", 0)))
+        # Counted per uid: start from what that uid already runs (nprocs_counted_here).
+        resource.RLIMIT_NPROC: nprocs_counted_here(int(limits.get("host_tasks", 0)))
         + int(limits["max_processes"]) + RUNTIME_TASKS,
         resource.RLIMIT_FSIZE: int(limits["max_file_bytes"]),
         resource.RLIMIT_NOFILE: int(limits.get("max_open_files", 1024)),
@@ -362,6 +360,35 @@ def set_limits(limits: dict) -> None:
             value = min(value, hard)
         resource.setrlimit(key, (value, value))
     resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 5))
+
+
+def nprocs_counted_here(host_tasks: int) -> int:
+    """The tasks of our uid that RLIMIT_NPROC already counts against us. Since Linux 5.14 it
+    counts a uid's tasks per user namespace: inside ours, the ones we see. Otherwise (no user
+    namespace of our own, or an older kernel) it counts the uid's tasks on the whole host,
+    which a PID namespace hides: the grader counted them outside (`host_tasks`)."""
+    visible = tasks_of_uid(os.getuid())
+    if _in_user_namespace() and _kernel_release() >= (5, 14):
+        return visible
+    return max(visible, host_tasks)
+
+
+def _in_user_namespace() -> bool:
+    """Whether this process runs in a user namespace other than the host's."""
+    try:
+        with open("/proc/self/uid_map") as f:
+            return f.read().split() != ["0", "0", "4294967295"]
+    except OSError:
+        return False
+
+
+def _kernel_release() -> tuple[int, ...]:
+    """(major, minor) of the running Linux kernel, (0, 0) when unknown."""
+    parts = os.uname().release.split(".")[:2]
+    try:
+        return tuple(int("".join(c for c in p if c.isdigit()) or 0) for p in parts)
+    except ValueError:
+        return (0, 0)
 
 
 def tasks_of_uid(uid: int) -> int:

@@ -4,7 +4,7 @@ would then pass without testing it). Usage: python .ci/sandboxes.py [bwrap] [nam
 
 import sys
 
-from autograding import sandbox
+from autograding.engine import sandbox
 
 expected = set(sys.argv[1:])
 works = {mode for mode in sandbox.SANDBOXES if not sandbox.sandbox_problem(mode)}

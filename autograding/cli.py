@@ -212,8 +212,8 @@ def run_grade(args) -> int:
     """The grade command."""
     import dataclasses
 
-    from autograding.export import grade_rows, summary_table
-    from autograding.grade import grade_submissions
+    from autograding.grading.grade import grade_submissions
+    from autograding.reports.export import grade_rows, summary_table
 
     if not args.submissions.is_dir():
         raise UsageError(f"{args.submissions}: no such folder; pass the submissions folder laid "
@@ -226,7 +226,7 @@ def run_grade(args) -> int:
     if sys.platform == "win32":  # no sandbox, nor the locks and limits the grader uses
         raise UsageError("grade runs student code in a Linux sandbox: run it in WSL 2 or on a "
                          "Linux machine (intake, feedback and export work here)")
-    from autograding.executor import Limits
+    from autograding.engine.executor import Limits
 
     changes = {"cell_timeout": args.timeout, "notebook_timeout": args.notebook_timeout,
                "memory_bytes": args.memory, "max_disk_bytes": args.disk}
@@ -265,7 +265,7 @@ def run_grade(args) -> int:
 
 def run_feedback(args) -> int:
     """The feedback command."""
-    from autograding.feedback import regenerate_feedback
+    from autograding.reports.feedback import regenerate_feedback
 
     written = regenerate_feedback(_existing_out(args), _db_url(args))
     print(f"wrote {len(written)} feedback files under {args.out / 'feedback'}/")
@@ -274,7 +274,7 @@ def run_feedback(args) -> int:
 
 def run_export(args) -> int:
     """The export command."""
-    from autograding.export import export_outputs, summary_table
+    from autograding.reports.export import export_outputs, summary_table
 
     result = export_outputs(_existing_out(args), _db_url(args))
     print(summary_table(result.rows))
@@ -283,8 +283,8 @@ def run_export(args) -> int:
 
 
 def run_release(args) -> int:
-    """The release command (helper C's autograding.release)."""
-    from autograding import release
+    """The release command (helper C's autograding.course.release)."""
+    from autograding.course import release
 
     if args.check:
         problems = release.check_release_up_to_date(assignment_ids=args.ids or None)
@@ -316,9 +316,9 @@ COMMANDS = {"release": run_release, "intake": run_intake, "grade": run_grade,
 
 def main(argv=None) -> int:
     """Entry point of `linreg-grader` and `python -m autograding`."""
-    from autograding.grade import GradingError
-    from autograding.gradebook import GradebookError
-    from autograding.workers import RunnerError, skip_slow_optional_imports
+    from autograding.engine.workers import RunnerError, skip_slow_optional_imports
+    from autograding.grading.grade import GradingError
+    from autograding.grading.gradebook import GradebookError
 
     skip_slow_optional_imports()
     parser = build_parser()

@@ -39,7 +39,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from autograding.release import ASSIGNMENT_IDS
+from autograding.course.release import ASSIGNMENT_IDS
 
 COURSE_ROOT = Path(__file__).resolve().parent
 REPORT_NAME = "intake_report"
@@ -58,7 +58,7 @@ BLACKBOARD = re.compile(
 )
 MOODLE_DIR = re.compile(r"^(?P<name>.+?)_(?P<pid>\d+)_assign(?:submission|feedback)_\w*$")
 SAFE_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
-# Flagged, not corrupt: the grader converts these (autograding.submission.parse_notebook).
+# Flagged, not corrupt: the grader converts these (autograding.grading.submission.parse_notebook).
 OLD_FORMAT = "old notebook format (nbformat 3); the grader converts it to format 4"
 
 

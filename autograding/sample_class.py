@@ -1,7 +1,7 @@
 """A sample class built from the masters, with the score every submission must get.
 
 Each student copy starts from the released notebook (nbgrader's generate_assignment, through
-autograding.release) and gets its answers from the masters' solutions. Expected scores are
+autograding.course.release) and gets its answers from the masters' solutions. Expected scores are
 never typed in: they are the masters' points of the test cells expected to pass, where
 "expected to pass" comes from a reference run ("oracle") of a benign notebook with the same
 answers, executed by plain nbclient (no sandbox, no pipeline) with the master's test cells,
@@ -118,7 +118,7 @@ def available_assignments(course_root=None, assignments=None) -> list[str]:
 def load_assignments(course_root=None, assignments=None, released_dir=None
                      ) -> dict[str, Assignment]:
     """Masters and student copies (from `released_dir`, else released afresh)."""
-    from autograding.release import build_student_notebooks
+    from autograding.course.release import build_student_notebooks
 
     root = Path(course_root or COURSE_ROOT)
     ids = available_assignments(root, assignments)
@@ -785,7 +785,7 @@ def cell_scores(nb: dict, points: dict[str, float]) -> dict[str, float]:
     """The grader's score of each graded cell of an executed notebook (errors -> 0)."""
     import nbformat
 
-    from autograding.scoring import score_cell
+    from autograding.grading.scoring import score_cell
 
     scores = {}
     for cell in nbformat.from_dict(nb).cells:
@@ -901,7 +901,7 @@ def write_colab_fixture(path, *, course_root=None, assignment: str = "05_mse_gra
     material = load_assignments(course_root, [assignment])[assignment]
     executed = run_oracles({assignment: material}, {(assignment, "correct")},
                            cache_dir=cache_dir)[(assignment, "correct")][1]
-    from autograding.links import colab_url, load_course_config
+    from autograding.course.links import colab_url, load_course_config
 
     text = colab_saved(fill(material), seed=f"fixture/{assignment}", executed=executed,
                        badge_url=colab_url(assignment, load_course_config()))
@@ -948,7 +948,7 @@ def _student_order(sample: SampleClass):
 def run_demo(out_dir="demo-out", *, n_students: int = ROSTER_SIZE, workers=None,
              cell_timeout: float = 10.0, course_root=None, echo=print) -> int:
     """`make demo`: run the masters, release, build a sample class, grade it, print the table."""
-    from autograding.release import release_notebooks
+    from autograding.course.release import release_notebooks
 
     out = Path(out_dir).resolve()
     if out.exists() and any(out.iterdir()) and not (out / DEMO_MARKER).exists():
@@ -972,8 +972,8 @@ def run_demo(out_dir="demo-out", *, n_students: int = ROSTER_SIZE, workers=None,
     students = {s.student for s in sample.submissions}
     echo(f"  sample class: {len(students)} students, {len(sample.submissions)} submissions "
          f"in {out / 'submitted'}")
-    from autograding.executor import Limits
-    from autograding.grade import grade_submissions
+    from autograding.engine.executor import Limits
+    from autograding.grading.grade import grade_submissions
 
     limits = Limits(cell_timeout=cell_timeout, notebook_timeout=max(120.0, 6 * cell_timeout))
     echo(f"3/4 grading in parallel (cell timeout {cell_timeout:g} s)")

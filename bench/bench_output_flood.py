@@ -1,6 +1,6 @@
 """Notebooks that flood their output (a million printed lines; 100,000 `display()` calls), each
 run by a stock kernel (nbclient, as plain nbgrader runs it) and by the grader's kernel
-(autograding.executor), side by side in one run.
+(autograding.engine.executor), side by side in one run.
 
 Prints, for each: the seconds the flooding cell took inside the kernel, and the wall time of
 the whole notebook (the grader's fork-server is warmed up first, untimed, as it is after the
@@ -14,7 +14,7 @@ import time
 import nbformat
 from nbclient import NotebookClient
 
-from autograding.executor import execute_notebook
+from autograding.engine.executor import execute_notebook
 
 FLOODS = {
     "printed lines": "print('spam', _i)",

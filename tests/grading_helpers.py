@@ -125,7 +125,7 @@ def v3_bytes(nb) -> bytes:
 
 
 class NbclientResult:
-    """The fields of autograding.executor.ExecutionResult the pipeline reads."""
+    """The fields of autograding.engine.executor.ExecutionResult the pipeline reads."""
 
     def __init__(self, notebook, kernel_died, timed_out, messages, seconds):
         self.notebook = notebook

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import nbformat
 
-from autograding.release import ASSIGNMENT_IDS, NOTEBOOKS_DIR, master_path
+from autograding.course.release import ASSIGNMENT_IDS, NOTEBOOKS_DIR, master_path
 
 SOLUTION_MARKERS = ("### BEGIN SOLUTION", "### END SOLUTION")
 

@@ -25,7 +25,7 @@ import nbformat
 import pytest
 from reference_answers import released_ids
 
-from autograding.release import ASSIGNMENT_IDS, COURSE_ROOT, NOTEBOOKS_DIR, master_path
+from autograding.course.release import ASSIGNMENT_IDS, COURSE_ROOT, NOTEBOOKS_DIR, master_path
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_FLAGS = [
@@ -224,7 +224,7 @@ def _record(label: str) -> str:
 
 def _hostile_feedback_page() -> str:
     """A feedback page of a notebook whose markdown and outputs try to run scripts."""
-    from autograding.feedback import feedback_html_exporter
+    from autograding.reports.feedback import feedback_html_exporter
 
     svg = ('<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10" '
            f'onload="{_record("svg onload")}"><rect width="10" height="10"/></svg>')

@@ -22,8 +22,8 @@ from reference_answers import (
     stdout_text,
 )
 
-from autograding import links
-from autograding.release import NOTEBOOKS_DIR, REPO_ROOT
+from autograding.course import links
+from autograding.course.release import NOTEBOOKS_DIR, REPO_ROOT
 
 # What Colab preinstalls and the course uses; versions come from requirements.lock.
 COLAB_PREINSTALLED = ("torch", "numpy", "pandas", "matplotlib", "seaborn", "ipykernel")

@@ -8,9 +8,9 @@ import nbformat
 import pytest
 from reference_answers import fill_reference_answers, released_ids
 
-from autograding.exchange import main as exchange_main
-from autograding.exchange import stage_release
-from autograding.release import COURSE_ID, master_path
+from autograding.course.exchange import main as exchange_main
+from autograding.course.exchange import stage_release
+from autograding.course.release import COURSE_ID, master_path
 
 STUDENT = "alice"
 
@@ -55,7 +55,7 @@ def _plain_nbgrader_autograde(course, exchange, assignment_id):
 
 
 def test_stage_command_names_the_fix_when_notebooks_are_missing(tmp_path, capsys, monkeypatch):
-    monkeypatch.setattr("autograding.exchange.NOTEBOOKS_DIR", tmp_path / "none")
+    monkeypatch.setattr("autograding.course.exchange.NOTEBOOKS_DIR", tmp_path / "none")
     assert exchange_main(["05_mse_gradients"]) == 1
     assert "run `make release` first" in capsys.readouterr().out
     assert exchange_main(["06_nope"]) == 2
@@ -71,7 +71,7 @@ def test_exchange_round_trip_then_grade_gives_full_marks(tmp_path):
         ExchangeSubmit,
     )
 
-    from autograding.grade import grade_submissions
+    from autograding.grading.grade import grade_submissions
 
     ids = released_ids()
     if not ids:

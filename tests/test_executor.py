@@ -3,8 +3,8 @@
 import nbformat.v4 as v4
 import pytest
 
-from autograding.executor import ExecutionResult, Limits, execute_notebook
-from autograding.scoring import score_cell
+from autograding.engine.executor import ExecutionResult, Limits, execute_notebook
+from autograding.grading.scoring import score_cell
 
 pytestmark = pytest.mark.slow
 
@@ -203,7 +203,7 @@ def stall_the_grader(monkeypatch, after: int, seconds: float, drop: str = ""):
     and optionally never see messages of type `drop`."""
     import time
 
-    from autograding import executor
+    from autograding.engine import executor
 
     handle, seen = executor._CellOutputs.handle, [0]
 

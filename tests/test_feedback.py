@@ -7,14 +7,19 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from autograding.feedback import (
+from autograding.grading.gradebook import (
+    MasterCell,
+    MasterNotebook,
+    hidden_line_numbers,
+    visible_source,
+)
+from autograding.reports.feedback import (
     EXECUTOR_ERRORS,
     HIDDEN_FAILED,
     _hidden_lines,
     _scrub,
     redact_hidden_cell,
 )
-from autograding.gradebook import MasterCell, MasterNotebook, hidden_line_numbers, visible_source
 
 SOURCE = (
     "assert f(1) == 1, 'f(1) should be 1'\n"
@@ -128,10 +133,10 @@ def test_real_master_feedback_hides_every_hidden_line(tmp_path):
     """The master itself submitted (hidden tests inside, all pass), a blank copy and the
     realistic Colab-saved fixture: full, zero and full marks, and no hidden test line shows up
     in any feedback page."""
-    from autograding.executor import Limits
-    from autograding.grade import grade_submissions
-    from autograding.gradebook import DEFAULT_COURSE_ROOT
-    from autograding.release import generate_student_notebook
+    from autograding.course.release import generate_student_notebook
+    from autograding.engine.executor import Limits
+    from autograding.grading.grade import grade_submissions
+    from autograding.grading.gradebook import DEFAULT_COURSE_ROOT
 
     assignment = "05_mse_gradients"
     master_path = DEFAULT_COURSE_ROOT / "source" / assignment / f"{assignment}.ipynb"

@@ -6,7 +6,7 @@ import nbformat
 from bs4 import BeautifulSoup
 from nbconvert.exporters import HTMLExporter
 
-from autograding.feedback_exporter import (
+from autograding.reports.feedback_exporter import (
     MISSING_ALT,
     FeedbackHTMLExporter,
     add_accessibility_attributes,
@@ -78,7 +78,7 @@ def test_in_process_alembic_head_is_what_the_alembic_command_prints(monkeypatch)
 
     from nbgrader.dbutil import _temp_alembic_ini
 
-    from autograding.gradebook import alembic_head
+    from autograding.grading.gradebook import alembic_head
 
     bin_dir = os.path.dirname(sys.executable)
     monkeypatch.setenv("PATH", bin_dir + os.pathsep + os.environ.get("PATH", ""))
@@ -92,7 +92,7 @@ def test_policy_comes_first_and_allows_only_the_moved_mathjax_settings():
     import hashlib
     import re
 
-    from autograding.feedback_exporter import MATHJAX_CONFIG, add_content_security_policy
+    from autograding.reports.feedback_exporter import MATHJAX_CONFIG, add_content_security_policy
 
     url = "https://cdn.example/libs/mathjax/2.7.7/latest.js?config=TeX"
     page = ('<!DOCTYPE html>\n<html>\n<head>\n<meta charset="utf-8" />\n'
@@ -116,7 +116,7 @@ def test_policy_comes_first_and_allows_only_the_moved_mathjax_settings():
 
 
 def test_meta_tags_are_removed_from_the_body_only():
-    from autograding.feedback_exporter import remove_body_meta_tags
+    from autograding.reports.feedback_exporter import remove_body_meta_tags
 
     page = ('<html><head><meta charset="utf-8" /></head><body><p>x</p>'
             '<META HTTP-EQUIV="refresh" CONTENT="0; url=https://elsewhere.example"><p>y</p>'

@@ -32,9 +32,9 @@ from grading_helpers import (
 )
 
 from autograding.cli import main
-from autograding.executor import Limits
-from autograding.export import NBGRADER_COLUMNS
-from autograding.grade import grade_submissions
+from autograding.engine.executor import Limits
+from autograding.grading.grade import grade_submissions
+from autograding.reports.export import NBGRADER_COLUMNS
 
 pytestmark = pytest.mark.slow
 LIMITS = Limits(cell_timeout=20, notebook_timeout=60)
@@ -299,8 +299,8 @@ def test_dask_cluster_gives_the_same_scores_as_the_local_pool(graded, course, tm
 def test_a_done_marker_counts_only_with_its_scores_in_the_gradebook(graded, course, tmp_path):
     from nbgrader.api import Gradebook
 
-    from autograding.grade import _is_done, discover, marker_path, remove_stale_temp_files
-    from autograding.gradebook import COURSE_ID, masters_from_gradebook
+    from autograding.grading.grade import _is_done, discover, marker_path, remove_stale_temp_files
+    from autograding.grading.gradebook import COURSE_ID, masters_from_gradebook
 
     _, submitted = course
     _, out, _, _ = graded
@@ -346,7 +346,7 @@ def test_master_check_warns_when_the_sandbox_breaks_a_correct_solution(tmp_path)
 
 def test_a_grader_bug_in_one_notebook_is_noted_and_the_rerun_grades_it(graded, course,
                                                                         tmp_path, monkeypatch):
-    from autograding import grade
+    from autograding.grading import grade
 
     root, submitted = course
     report, _, _, _ = graded
@@ -376,7 +376,7 @@ def test_pool_starts_every_worker_before_the_first_job(tmp_path):
     ProcessPoolExecutor alone would start them only as jobs arrive."""
     import time
 
-    from autograding.workers import PoolRunner
+    from autograding.engine.workers import PoolRunner
 
     runner = PoolRunner(2, ("grading_helpers:nbclient_execute", "none", (str(tmp_path),)))
     try:
@@ -464,8 +464,8 @@ def test_report_marks_who_did_not_hand_in_as_missing(partial):
 
 
 def test_missing_rows_get_no_feedback_and_are_not_plotted_as_zeros(partial):
-    from autograding.export import distribution
-    from autograding.feedback import regenerate_feedback
+    from autograding.reports.export import distribution
+    from autograding.reports.feedback import regenerate_feedback
 
     _, _, out, report = partial
     handed_in = {k for k, status in PARTIAL_STATUS.items() if status != "missing"}

@@ -24,9 +24,9 @@ from grading_helpers import (
     write_submission,
 )
 
-from autograding import sandbox
-from autograding.executor import Limits
-from autograding.grade import grade_submissions
+from autograding.engine import sandbox
+from autograding.engine.executor import Limits
+from autograding.grading.grade import grade_submissions
 
 pytestmark = pytest.mark.slow
 
@@ -236,7 +236,7 @@ def test_none_mode_grades_from_first_copies_and_reports_changes(hostile_class, m
 
 GRADER = """import sys
 import nbformat.v4 as v4
-from autograding.executor import execute_notebook
+from autograding.engine.executor import execute_notebook
 code = sys.argv[2] + "\\nprint('started', flush=True)\\nimport time\\ntime.sleep(300)"
 execute_notebook(v4.new_notebook(cells=[v4.new_code_cell(code)]), sandbox=sys.argv[1])
 """

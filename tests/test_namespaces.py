@@ -1,4 +1,4 @@
-"""autograding.namespaces on its own: read-only binds reach every mount below them (also on
+"""autograding.engine.namespaces on its own: read-only binds reach every mount below them (also on
 kernels without mount_setattr), and a step that fails stops the launch with its reason."""
 
 import json
@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from autograding import namespaces, sandbox
+from autograding.engine import namespaces, sandbox
 
 CHECKOUT = str(Path(__file__).resolve().parent.parent)
 pytestmark = pytest.mark.skipif(bool(sandbox.sandbox_problem("namespaces")),
@@ -30,7 +30,7 @@ TRY_WRITES = textwrap.dedent("""\
 # Runs the launcher in this interpreter with mount_setattr(2) switched off or on.
 LAUNCH = textwrap.dedent("""\
     import json, sys
-    import autograding.namespaces as ns
+    import autograding.engine.namespaces as ns
     if sys.argv[1] == "no-mount-setattr":
         ns.SYS_MOUNT_SETATTR = -1  # an invalid syscall: ENOSYS, as before Linux 5.12
     sys.exit(ns.main(["namespaces", sys.argv[2], "--", *sys.argv[3:]]))
@@ -88,12 +88,12 @@ def test_a_failing_step_stops_the_launch_with_its_reason(tmp_path):
     missing = str(tmp_path / "no-such-folder")
     spec = json.dumps({"root": str(root), "plan": [["ro-bind", "/", "/"],
                                                     ["ro-bind", missing, "/opt/x"]]})
-    done = subprocess.run([sys.executable, "-m", "autograding.namespaces", spec, "--",
+    done = subprocess.run([sys.executable, "-m", "autograding.engine.namespaces", spec, "--",
                            sys.executable, "-c", "print('ran')"],
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == namespaces.SETUP_FAILED
     assert "ran" not in done.stdout
     assert "/opt/x" in done.stderr or "no-such-folder" in done.stderr
-    usage = subprocess.run([sys.executable, "-m", "autograding.namespaces", spec],
+    usage = subprocess.run([sys.executable, "-m", "autograding.engine.namespaces", spec],
                            capture_output=True, text=True, timeout=60)
     assert usage.returncode == 2 and "usage:" in usage.stderr

@@ -30,7 +30,7 @@ from nbclient import NotebookClient
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 import course_utils
-from autograding import release
+from autograding.course import release
 
 pytestmark = pytest.mark.slow
 

@@ -6,14 +6,14 @@ import stat
 
 import pytest
 
-from autograding.export import (
+from autograding.grading.grade import atomic_write, remove_stale_temp_files
+from autograding.reports.export import (
     NBGRADER_COLUMNS,
     distribution,
     export_outputs,
     grade_rows,
     summary_table,
 )
-from autograding.grade import atomic_write, remove_stale_temp_files
 
 
 @pytest.fixture(params=[0o022, 0o027], ids=["umask022", "umask027"])
@@ -76,7 +76,7 @@ def gradebook(tmp_path):
 
     from nbgrader.api import Gradebook
 
-    from autograding.gradebook import COURSE_ID, use_in_process_alembic_head
+    from autograding.grading.gradebook import COURSE_ID, use_in_process_alembic_head
 
     use_in_process_alembic_head()
     url = f"sqlite:///{tmp_path / 'gradebook.db'}"

@@ -11,7 +11,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from autograding import release
+from autograding.course import release
 
 MASTERS = {aid: release.master_path(aid) for aid in release.ASSIGNMENT_IDS}
 STUDENTS = {aid: release.NOTEBOOKS_DIR / f"{aid}.ipynb" for aid in release.ASSIGNMENT_IDS}

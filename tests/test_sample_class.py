@@ -48,8 +48,8 @@ def sample(tmp_path_factory):
 @pytest.fixture(scope="session")
 def graded(sample, tmp_path_factory):
     """The class (plus the Colab fixture as one more student) graded once."""
-    from autograding.executor import Limits
-    from autograding.grade import grade_submissions
+    from autograding.engine.executor import Limits
+    from autograding.grading.grade import grade_submissions
 
     submitted = sample.submitted_dir
     if FIXTURE_ASSIGNMENT in sample.max_scores:
@@ -153,7 +153,7 @@ def test_every_submission_gets_its_expected_score(sample, graded):
 def why_graded_so(report, key) -> str:
     """The grader's comments, status and time, and the errors in the graded notebook: what
     a failure on CI, where the files are gone afterwards, needs to be understood."""
-    from autograding.grade import autograded_path
+    from autograding.grading.grade import autograded_path
 
     result = report.results.get(key)
     if result is None:
@@ -178,7 +178,7 @@ def test_grading_leaves_submissions_byte_identical(sample, graded):
 def test_output_floods_are_cut_in_the_feedback(sample, graded):
     """The flooding submissions keep their marks (above); their pages say what was cut and
     stay small (100,000 tiny displays uncut made a 14 MB page)."""
-    from autograding.grade import feedback_path
+    from autograding.grading.grade import feedback_path
 
     report, _, _ = graded
     for kind, note in [

@@ -13,8 +13,8 @@ import warnings
 import nbformat.v4 as v4
 import pytest
 
-from autograding import forkserver, mount_plan, sandbox
-from autograding.executor import Limits, execute_notebook, sandbox_mode
+from autograding.engine import forkserver, mount_plan, sandbox
+from autograding.engine.executor import Limits, execute_notebook, sandbox_mode
 
 pytestmark = pytest.mark.slow
 

@@ -3,7 +3,7 @@
 import nbformat.v4 as v4
 from nbgrader.utils import determine_grade
 
-from autograding.scoring import score_cell, scored_view, wrote_to_stderr
+from autograding.grading.scoring import score_cell, scored_view, wrote_to_stderr
 
 
 def graded_cell(*outputs):

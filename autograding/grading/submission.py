@@ -21,7 +21,7 @@ from pathlib import Path
 import nbformat
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_raw_cell
 
-from autograding.gradebook import MasterNotebook, quiet_logger, visible_source
+from autograding.grading.gradebook import MasterNotebook, quiet_logger, visible_source
 
 MAX_NOTEBOOK_BYTES = 50 * 2**20
 MAX_CELLS = 5000

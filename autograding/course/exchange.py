@@ -2,8 +2,8 @@
 
 `nbgrader release_assignment <id>` hands out `<course>/release/<id>/`. nbgrader's own
 `generate_assignment` writes that folder without the course cells that `make release` adds, so
-after `make release` run `python -m autograding.exchange [ids...]` to copy notebooks/<id>.ipynb
-there, then `cd autograding && nbgrader release_assignment <id>`.
+after `make release` run `python -m autograding.course.exchange [ids...]` to copy
+notebooks/<id>.ipynb there, then `cd autograding && nbgrader release_assignment <id>`.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import shutil
 import sys
 from pathlib import Path
 
-from autograding.release import ASSIGNMENT_IDS, COURSE_ROOT, NOTEBOOKS_DIR
+from autograding.course.release import ASSIGNMENT_IDS, COURSE_ROOT, NOTEBOOKS_DIR
 
 
 def stage_release(course_root=None, notebooks_dir=None, assignment_ids=None) -> list[Path]:
@@ -34,11 +34,11 @@ def stage_release(course_root=None, notebooks_dir=None, assignment_ids=None) -> 
 
 
 def main(argv=None) -> int:
-    """`python -m autograding.exchange [ids...]`: stage the release folder, print the paths."""
+    """`python -m autograding.course.exchange [ids...]`: stage the release folder, print paths."""
     args = list(sys.argv[1:] if argv is None else argv)
     if any(arg in ("-h", "--help") for arg in args):
         print(__doc__.strip())
-        print(f"\nusage: python -m autograding.exchange [{' '.join(ASSIGNMENT_IDS)}]")
+        print(f"\nusage: python -m autograding.course.exchange [{' '.join(ASSIGNMENT_IDS)}]")
         return 0
     unknown = [arg for arg in args if arg not in ASSIGNMENT_IDS]
     if unknown:

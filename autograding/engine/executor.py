@@ -26,10 +26,10 @@ from jupyter_client.blocking import BlockingKernelClient
 from nbformat import NotebookNode
 from nbformat.v4 import output_from_msg
 
-from autograding import sandbox as _sandbox
-from autograding.forkserver import tasks_of_uid
-from autograding.mount_plan import default_hidden_paths
-from autograding.sandbox import ServerDied, sandbox_mode
+from autograding.engine import sandbox as _sandbox
+from autograding.engine.forkserver import tasks_of_uid
+from autograding.engine.mount_plan import default_hidden_paths
+from autograding.engine.sandbox import ServerDied, sandbox_mode
 
 __all__ = ["ExecutionResult", "Limits", "execute_notebook", "sandbox_mode", "shutdown"]
 

@@ -56,7 +56,7 @@ def grade_rows(db_url: str) -> tuple[list[str], list[dict]]:
     cell; rows by the rule of the module docstring."""
     from nbgrader.api import Gradebook
 
-    from autograding.gradebook import COURSE_ID
+    from autograding.grading.gradebook import COURSE_ID
 
     rows, cell_columns = [], []
     with Gradebook(db_url, COURSE_ID) as gb:
@@ -96,7 +96,7 @@ def grade_rows(db_url: str) -> tuple[list[str], list[dict]]:
 
 def write_csv(path: Path, columns: list[str], rows: list[dict]) -> None:
     """Write grades.csv atomically (columns a row lacks stay empty)."""
-    from autograding.grade import atomic_write
+    from autograding.grading.grade import atomic_write
 
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\n", restval="")
@@ -111,7 +111,7 @@ def distribution(db_url: str) -> dict[str, tuple[dict, int, int]]:
     missing, never as a zero."""
     from nbgrader.api import Gradebook
 
-    from autograding.gradebook import COURSE_ID
+    from autograding.grading.gradebook import COURSE_ID
 
     data = {}
     with Gradebook(db_url, COURSE_ID) as gb:
@@ -171,7 +171,7 @@ def plot_distribution(path: Path, db_url: str) -> Path | None:
     fig.legend(handles, labels, loc="upper right", ncol=3, fontsize=8, frameon=False)
     fig.suptitle("Score distribution per graded cell", x=0.02, ha="left")
     fig.tight_layout(rect=(0, 0, 1, 0.97))
-    from autograding.grade import atomic_write
+    from autograding.grading.grade import atomic_write
 
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=100)
@@ -182,7 +182,7 @@ def plot_distribution(path: Path, db_url: str) -> Path | None:
 
 def export_outputs(out_dir: Path, db_url: str | None = None) -> ExportResult:
     """Write out/grades.csv and out/score_distribution.png from the gradebook."""
-    from autograding.gradebook import db_url_for
+    from autograding.grading.gradebook import db_url_for
 
     out_dir = Path(out_dir)
     db_url = db_url or db_url_for(out_dir)

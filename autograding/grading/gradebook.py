@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 COURSE_ID = "linreg-pytorch"
-DEFAULT_COURSE_ROOT = Path(__file__).resolve().parent
+DEFAULT_COURSE_ROOT = Path(__file__).resolve().parents[1]  # autograding/
 
 
 class GradebookError(RuntimeError):

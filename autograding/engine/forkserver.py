@@ -41,7 +41,7 @@ DEFAULT_PRELOAD = (
     "ipykernel.kernelapp",
     "ipykernel.ipkernel",
     "ipykernel.zmqshell",
-    "autograding.kernel_output",  # the grading kernel's stream and shell classes
+    "autograding.engine.kernel_output",  # the grading kernel's stream and shell classes
     "jupyter_client.session",
     # What IPKernelApp.initialize imports (0.4 s of a kernel's 0.7 s start otherwise).
     "ipykernel.debugger",
@@ -274,7 +274,7 @@ class Server:
             tempfile.tempdir = None  # forget the server's cached TMPDIR: use this job's
             set_limits(job["limits"])
             # Output past the grader's budget is dropped in the kernel (kernel_output.py).
-            from autograding.kernel_output import BudgetedDisplayPublisher, BudgetedOutStream
+            from autograding.engine.kernel_output import BudgetedDisplayPublisher, BudgetedOutStream
 
             BudgetedOutStream.budget = int(job["limits"]["max_output_bytes"])
             BudgetedDisplayPublisher.budget = int(job["limits"]["max_output_bytes"])
@@ -283,8 +283,8 @@ class Server:
             sys.argv = ["ipykernel_launcher", "-f", job["conn"],
                         "--HistoryManager.hist_file=:memory:",
                         "--IPKernelApp.outstream_class="
-                        "autograding.kernel_output.BudgetedOutStream",
-                        "--IPKernelApp.kernel_class=autograding.kernel_output.GradingKernel"]
+                        "autograding.engine.kernel_output.BudgetedOutStream",
+                        "--IPKernelApp.kernel_class=autograding.engine.kernel_output.GradingKernel"]
             sys.path[0] = job["cwd"]
             reseed()
             from ipykernel.kernelapp import IPKernelApp
@@ -507,7 +507,7 @@ _stopping: list[bool] = []
 
 
 def main() -> None:
-    """Entry point: ``python -m autograding.forkserver``."""
+    """Entry point: ``python -m autograding.engine.forkserver``."""
     # The protocol owns the original stdin/stdout; stray prints from imports go to stderr.
     proto_in, proto_out = os.dup(0), os.dup(1)
     null = os.open(os.devnull, os.O_RDONLY)

@@ -1,8 +1,8 @@
 """Grade a class of submissions: parallel, sandboxed, resumable, one gradebook writer.
 
 Flow per submitted/<student>/<assignment>/<notebook>.ipynb:
-  parent : read safely + sanitize against the gradebook (autograding.submission)
-  worker : execute in the sandbox (autograding.executor.execute_notebook), in a local process
+  parent : read safely + sanitize against the gradebook (autograding.grading.submission)
+  worker : execute in the sandbox (autograding.engine.executor.execute_notebook), in a local process
            pool or on a Dask cluster; only plain data (notebook JSON, limits) crosses over
   parent : LimitOutput + SaveAutoGrades into nbgrader's gradebook, autograded notebook,
            feedback HTML, then the done-marker.
@@ -30,7 +30,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-DEFAULT_EXECUTOR = "autograding.executor:execute_notebook"
+DEFAULT_EXECUTOR = "autograding.engine.executor:execute_notebook"
 STATE_DIR = ".autograding"
 # Bump when a change to the pipeline can change scores: old markers then stop matching.
 PIPELINE_VERSION = "1"
@@ -54,7 +54,7 @@ class SubmissionResult:
     max_scores: dict[str, float] = field(default_factory=dict)
     comments: list[str] = field(default_factory=list)
     # graded | invalid (handed in, nothing gradable: zero, the comments say why) | missing (not
-    # handed in while others did: no scores, see autograding.export) | error (not graded,
+    # handed in while others did: no scores, see autograding.reports.export) | error (not graded,
     # retried next run)
     status: str = "graded"
     seconds: float = 0.0
@@ -107,7 +107,7 @@ class Task:
 
     student: str
     assignment: str
-    master: object  # autograding.gradebook.MasterNotebook
+    master: object  # autograding.grading.gradebook.MasterNotebook
     path: Path
     refused: str = ""  # a reason to give zero without reading the file
     fingerprint: str = ""
@@ -183,7 +183,7 @@ def feedback_path(out_dir: Path, student: str, assignment: str, notebook: str) -
 
 def _submitted_bytes(task: Task) -> tuple[bytes | None, str]:
     """(bytes, "") of the submitted file, or (None, why it cannot be read)."""
-    from autograding.submission import SubmissionError, read_bytes_safely
+    from autograding.grading.submission import SubmissionError, read_bytes_safely
 
     try:
         return read_bytes_safely(task.path), ""
@@ -304,7 +304,7 @@ def _read_timestamp(folder: Path) -> tuple[dict, list[str]]:
     """nbgrader's timestamp.txt of a submission folder, if present and sane."""
     from nbgrader.utils import parse_utc
 
-    from autograding.submission import SubmissionError, read_bytes_safely
+    from autograding.grading.submission import SubmissionError, read_bytes_safely
 
     path = folder / "timestamp.txt"
     if not path.exists() and not path.is_symlink():
@@ -332,7 +332,7 @@ class _Batch:
 
     def __init__(self, out_dir: Path, db_url: str, limits, sandbox: str, executor: str,
                  hidden: tuple, gradebook):
-        from autograding.feedback import FeedbackWriter
+        from autograding.reports.feedback import FeedbackWriter
 
         self.gb = gradebook
         self.hidden = hidden
@@ -348,7 +348,7 @@ class _Batch:
         """(job, comments) to execute, or (None, comments) when the notebook gets zero."""
         import nbformat
 
-        from autograding.submission import SubmissionError, prepare_submission
+        from autograding.grading.submission import SubmissionError, prepare_submission
 
         if task.refused:
             return None, [f"{task.path.name}: {task.refused}."]
@@ -368,8 +368,8 @@ class _Batch:
         import nbformat
         from nbgrader.preprocessors import LimitOutput
 
-        from autograding.gradebook import quiet_logger
-        from autograding.scoring import SaveScores
+        from autograding.grading.gradebook import quiet_logger
+        from autograding.grading.scoring import SaveScores
 
         stamp, stamp_notes = _read_timestamp(task.path.parent) if not task.refused else ({}, [])
         comments = comments + stamp_notes
@@ -429,7 +429,7 @@ def _fail_after_dead_kernel(nb, result: dict) -> None:
 
 def default_limits():
     """The executor's default limits."""
-    from autograding.executor import Limits
+    from autograding.engine.executor import Limits
 
     return Limits()
 
@@ -461,10 +461,10 @@ def grade_submissions(
     Every student folder of `submitted_dir` is registered in the gradebook, an empty one too,
     so grades.csv lists its student. report.results holds a result per graded notebook and a
     `missing` one (no scores) for each student folder and assignment someone handed in that
-    this student did not, within `assignments`: the rule of autograding.export.
+    this student did not, within `assignments`: the rule of autograding.reports.export.
     """
 
-    from autograding.workers import skip_slow_optional_imports
+    from autograding.engine.workers import skip_slow_optional_imports
 
     skip_slow_optional_imports()  # as the CLI does, for callers that import this directly
     with warnings.catch_warnings():
@@ -517,8 +517,8 @@ def _grade_locked(submitted: Path, out_dir: Path, *, workers, scheduler, limits,
                   course_root, progress, assignments, students, sandbox, executor,
                   started, db_url, check_masters) -> GradingReport:
     """_grade once the output folder is locked."""
-    from autograding.gradebook import DEFAULT_COURSE_ROOT, db_url_for
-    from autograding.workers import check_reachable, resolve_sandbox
+    from autograding.engine.workers import check_reachable, resolve_sandbox
+    from autograding.grading.gradebook import DEFAULT_COURSE_ROOT, db_url_for
 
     db_url = db_url or db_url_for(out_dir)
     if scheduler:  # a wrong address should fail before any work is done
@@ -549,7 +549,7 @@ def _grade_locked(submitted: Path, out_dir: Path, *, workers, scheduler, limits,
 def _early_pool(submitted: Path, workers, assignments, students, warm_args):
     """A local worker pool sized for the submission folders found, or None when there are
     none (nothing to execute)."""
-    from autograding.workers import PoolRunner
+    from autograding.engine.workers import PoolRunner
 
     folders = 0
     for student_dir in _listing(submitted, []):
@@ -570,7 +570,7 @@ def _grade_prepared(submitted: Path, out_dir: Path, *, workers, scheduler, limit
     """_grade_locked once the sandbox is decided and the local workers are starting."""
     from nbgrader.api import Gradebook
 
-    from autograding.gradebook import COURSE_ID, register_masters
+    from autograding.grading.gradebook import COURSE_ID, register_masters
 
     masters = register_masters(db_url, course, assignments)
     tasks, notes = discover(submitted, masters, assignments, students)
@@ -598,7 +598,7 @@ def _grade_prepared(submitted: Path, out_dir: Path, *, workers, scheduler, limit
         report.notes += changed_submissions(todo)
     elif runner is not None:
         runner.close(wait=False)
-    from autograding.export import MISSING, STATUS_COLUMN, export_outputs
+    from autograding.reports.export import MISSING, STATUS_COLUMN, export_outputs
 
     exported = export_outputs(out_dir, db_url)
     report.csv_path, report.plot_path = exported.csv_path, exported.plot_path
@@ -614,7 +614,7 @@ def _run(todo, out_dir, db_url, limits, workers, scheduler, sandbox, executor, p
          hidden, check_masters=False, runner=None):
     """Keep the runner busy, finish results in the parent as they arrive (`sandbox` is
     resolved already; `runner` is a pool started early, else one is made here)."""
-    from autograding.gradebook import shared_gradebook
+    from autograding.grading.gradebook import shared_gradebook
 
     with shared_gradebook(db_url) as gradebook:
         canaries = _canaries(todo) if check_masters else []
@@ -639,7 +639,7 @@ def _check_master(task: Task, result: dict, report: GradingReport, bar) -> None:
     import nbformat
     from nbgrader.utils import is_grade
 
-    from autograding.scoring import score_cell
+    from autograding.grading.scoring import score_cell
 
     if "error" in result:
         report.notes.append(f"master check: {task.path} could not be run "
@@ -671,7 +671,7 @@ def _run_batch(batch, todo, workers, scheduler, progress, report, canaries=(), r
     """The scheduling loop of _run."""
     from tqdm import tqdm
 
-    from autograding.workers import DaskRunner, PoolRunner
+    from autograding.engine.workers import DaskRunner, PoolRunner
 
     early = runner is not None  # a local pool _grade_locked started and joins
     if scheduler and not early:
@@ -769,7 +769,7 @@ def _collect(report: GradingReport, tasks, out_dir: Path, db_url: str, missing=(
     add a `missing` result, without scores, for each (student, assignment) of `missing`."""
     from nbgrader.api import Gradebook, MissingEntry
 
-    from autograding.gradebook import COURSE_ID
+    from autograding.grading.gradebook import COURSE_ID
 
     with Gradebook(db_url, COURSE_ID) as gb:
         for task in tasks:

@@ -1,7 +1,7 @@
 """Course cells added to every student notebook at release: Colab badge, setup, self-check.
 
 The repository and branch the badge and the Colab setup cell point to are set in ONE place,
-the `[tool.linreg-course]` table of pyproject.toml; `make release` (autograding/release.py)
+the `[tool.linreg-course]` table of pyproject.toml; `make release` (autograding/course/release.py)
 calls `apply_course_links` on each student notebook. The cells carry a `linreg_course` metadata
 key and a marker first line, so a new release replaces them instead of adding copies (even
 after Colab has rewritten the metadata). They have no nbgrader metadata: nbgrader and our
@@ -16,7 +16,7 @@ from pathlib import Path
 
 import nbformat
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+REPO_ROOT = Path(__file__).resolve().parents[2]
 PYPROJECT = REPO_ROOT / "pyproject.toml"
 CONFIG_TABLE = "linreg-course"
 METADATA_KEY = "linreg_course"

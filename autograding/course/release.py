@@ -20,7 +20,7 @@ from pathlib import Path
 
 import nbformat
 
-COURSE_ROOT = Path(__file__).resolve().parent
+COURSE_ROOT = Path(__file__).resolve().parents[1]  # autograding/: nbgrader's course
 REPO_ROOT = COURSE_ROOT.parent
 NOTEBOOKS_DIR = REPO_ROOT / "notebooks"
 COURSE_ID = "linreg-pytorch"
@@ -107,10 +107,10 @@ def clean_notebook(nb, assignment_id: str):
             cell.execution_count = None
         cell.metadata.pop("execution", None)
         cell.metadata.pop("collapsed", None)
-    # Hook for helper G: autograding/links.py fills the Colab badge and the setup cell from
+    # Hook for helper G: autograding/course/links.py fills the Colab badge and the setup cell from
     # one config. The release works without it, so it is optional here.
-    if importlib.util.find_spec("autograding.links") is not None:
-        links = importlib.import_module("autograding.links")
+    if importlib.util.find_spec("autograding.course.links") is not None:
+        links = importlib.import_module("autograding.course.links")
         nb = links.apply_course_links(nb, assignment_id)
     return nb
 

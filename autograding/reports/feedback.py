@@ -18,7 +18,7 @@ import html
 import re
 from pathlib import Path
 
-from autograding.gradebook import (
+from autograding.grading.gradebook import (
     COURSE_ID,
     hidden_line_numbers,
     masters_from_gradebook,
@@ -209,7 +209,7 @@ def feedback_html_exporter(highlight=None):
     from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
     from traitlets.config import Config
 
-    from autograding.feedback_exporter import FeedbackHTMLExporter
+    from autograding.reports.feedback_exporter import FeedbackHTMLExporter
 
     base = Path(nbgrader.__file__).parent / "server_extensions" / "formgrader"
     config = Config()
@@ -308,8 +308,8 @@ def regenerate_feedback(out_dir: Path, db_url: str | None = None) -> list[Path]:
     """Rewrite out/feedback/ from out/autograded/ and the gradebook; returns the files."""
     import nbformat
 
-    from autograding.grade import atomic_write, feedback_path
-    from autograding.gradebook import db_url_for
+    from autograding.grading.grade import atomic_write, feedback_path
+    from autograding.grading.gradebook import db_url_for
 
     out_dir = Path(out_dir)
     db_url = db_url or db_url_for(out_dir)

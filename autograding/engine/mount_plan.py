@@ -1,7 +1,7 @@
 """What a sandboxed kernel sees of the host: one list of mount steps for both sandboxes.
 
 The plan is plain data (lists of strings) so that bubblewrap gets it as command-line options
-(`bwrap_args`) and autograding.namespaces applies the very same steps itself. Steps, in the
+(`bwrap_args`) and autograding.engine.namespaces applies the very same steps itself. Steps, in the
 order they run (later mounts cover earlier ones):
 
   ["ro-bind", SRC, DEST]   SRC at DEST, read-only, with everything mounted below it
@@ -43,7 +43,7 @@ def _is_within(path: str, folder: str) -> bool:
 
 def course_checkout() -> str | None:
     """The repository folder when running from a source checkout (not from site-packages)."""
-    root = Path(__file__).resolve().parent.parent
+    root = Path(__file__).resolve().parents[2]
     if (root / "pyproject.toml").exists() or (root / ".git").exists():
         return str(root)
     return None
@@ -51,7 +51,7 @@ def course_checkout() -> str | None:
 
 def default_hidden_paths() -> list[str]:
     """Paths no kernel may see: the course checkout (masters, .git, grades) + $AUTOGRADING_HIDE."""
-    package = Path(__file__).resolve().parent
+    package = Path(__file__).resolve().parents[1]  # autograding/
     hidden = [str(package / name) for name in GRADER_DIRS]
     checkout = course_checkout()
     if checkout:

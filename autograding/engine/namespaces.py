@@ -1,9 +1,10 @@
 """The sandbox without bubblewrap: new Linux namespaces and a mount plan, set up by hand.
 
-``python -m autograding.namespaces SPEC -- COMMAND...`` runs COMMAND (the fork-server) as PID 1
-of new PID, mount, network, IPC and UTS namespaces (and a user namespace when not root), in
-the view of the host that SPEC's mount plan describes (autograding.mount_plan: the same steps
-bubblewrap gets). SPEC is JSON: {"root": an empty folder to build the view in, "plan": [...]}.
+``python -m autograding.engine.namespaces SPEC -- COMMAND...`` runs COMMAND (the fork-server)
+as PID 1 of new PID, mount, network, IPC and UTS namespaces (and a user namespace when not
+root), in the view of the host that SPEC's mount plan describes (autograding.engine.mount_plan:
+the same steps bubblewrap gets). SPEC is JSON: {"root": an empty folder to build the view
+in, "plan": [...]}.
 
 Only the standard library and libc's unshare(2), mount(2) and pivot_root(2), which every Linux
 has; a normal user needs unprivileged user namespaces. Processes:
@@ -260,7 +261,7 @@ def launch(spec: dict, command: list[str]) -> int:
             os.close(alive_w)
             _init(spec, command, alive_r, as_root)
         except BaseException as exc:
-            print(f"autograding.namespaces: {exc}", file=sys.stderr, flush=True)
+            print(f"autograding.engine.namespaces: {exc}", file=sys.stderr, flush=True)
         os._exit(SETUP_FAILED)
     os.close(alive_r)
     # Only the init keeps the grader's pipes: their end is how the fork-server learns that
@@ -279,14 +280,14 @@ def launch(spec: dict, command: list[str]) -> int:
 
 
 def main(argv: list[str]) -> int:
-    """Entry point: ``python -m autograding.namespaces SPEC -- COMMAND...``."""
+    """Entry point: ``python -m autograding.engine.namespaces SPEC -- COMMAND...``."""
     if len(argv) < 4 or argv[2] != "--":
-        print("usage: python -m autograding.namespaces SPEC -- COMMAND...", file=sys.stderr)
+        print("usage: python -m autograding.engine.namespaces SPEC -- COMMAND...", file=sys.stderr)
         return 2
     try:
         return launch(json.loads(argv[1]), argv[3:])
     except (OSError, ValueError) as exc:
-        print(f"autograding.namespaces: {exc}", file=sys.stderr)
+        print(f"autograding.engine.namespaces: {exc}", file=sys.stderr)
         return SETUP_FAILED
 
 

@@ -3,11 +3,11 @@
 The fork-server (forkserver.py) runs in its own PID, network, IPC, UTS and mount namespaces
 as an unprivileged uid (a fresh one per server when we are root; otherwise our own uid in a
 user namespace). It sees the host read-only, with private folders, the masters, the gradebook
-and the course checkout hidden (autograding.mount_plan), and can write only to its scratch
+and the course checkout hidden (autograding.engine.mount_plan), and can write only to its scratch
 root. Two ways to build that sandbox, tried in this order by ``auto``:
 
   bwrap       bubblewrap, when installed and usable;
-  namespaces  the same view set up by autograding.namespaces with unshare(2) and mount(2),
+  namespaces  the same view set up by autograding.engine.namespaces with unshare(2) and mount(2),
               which every Linux has (as a normal user: if user namespaces are enabled).
 
 When neither works, grading stops with the fix. ``none`` runs the notebooks with the grader's
@@ -29,12 +29,12 @@ import threading
 import time
 import warnings
 
-from autograding.mount_plan import bwrap_args, default_hidden_paths, sandbox_plan
+from autograding.engine.mount_plan import bwrap_args, default_hidden_paths, sandbox_plan
 
 # Kernels run as UID_BASE + a per-server offset when the grader runs as root.
 UID_BASE = 0x5A000000
 # Run inside a candidate sandbox: the forkserver module must import and drop privileges.
-PROBE_CODE = ("import sys, autograding.forkserver as f; f.drop_privileges(); "
+PROBE_CODE = ("import sys, autograding.engine.forkserver as f; f.drop_privileges(); "
               "print(sys.version)")
 SERVER_START_TIMEOUT = 180.0
 MODES = ("auto", "bwrap", "namespaces", "none")
@@ -91,15 +91,15 @@ def bwrap_command(scratch: str, hidden: list[str]) -> list[str]:
     else:
         args += ["--unshare-user"]
     args += bwrap_args(sandbox_plan(scratch, hidden))
-    return args + ["--", sys.executable, "-m", "autograding.forkserver"]
+    return args + ["--", sys.executable, "-m", "autograding.engine.forkserver"]
 
 
 def namespaces_command(root: str, scratch: str, hidden: list[str]) -> list[str]:
-    """The autograding.namespaces command line around the fork-server (`root`: an empty
+    """The autograding.engine.namespaces command line around the fork-server (`root`: an empty
     folder the sandbox's view is built in)."""
     spec = json.dumps({"root": root, "plan": sandbox_plan(scratch, hidden)})
-    return [sys.executable, "-m", "autograding.namespaces", spec, "--",
-            sys.executable, "-m", "autograding.forkserver"]
+    return [sys.executable, "-m", "autograding.engine.namespaces", spec, "--",
+            sys.executable, "-m", "autograding.engine.forkserver"]
 
 
 def _server_command(mode: str, base: str, hidden: list[str]) -> list[str]:
@@ -111,7 +111,7 @@ def _server_command(mode: str, base: str, hidden: list[str]) -> list[str]:
         root = os.path.join(base, "root")
         os.makedirs(root, exist_ok=True)
         return namespaces_command(root, scratch, hidden)
-    return [sys.executable, "-m", "autograding.forkserver"]
+    return [sys.executable, "-m", "autograding.engine.forkserver"]
 
 
 def _probe(mode: str) -> str:

@@ -1,0 +1,1 @@
+"""A batch: discover submissions, sanitize them with nbgrader, execute, score, record, resume."""

@@ -1,0 +1,1 @@
+"""What people read, built from the gradebook: feedback pages, grades.csv, the plot, tables."""

@@ -176,11 +176,11 @@ def build_parser() -> argparse.ArgumentParser:
 def _add_demo_arguments(parser: argparse.ArgumentParser) -> None:
     """The demo's own options, when the sample-class module declares some."""
     try:
-        from autograding import sample_class
+        from autograding import demo
     except ImportError:
         return
-    if hasattr(sample_class, "add_arguments"):
-        sample_class.add_arguments(parser)
+    if hasattr(demo, "add_arguments"):
+        demo.add_arguments(parser)
 
 
 def _db_url(args) -> str | None:
@@ -303,11 +303,11 @@ def run_intake(args) -> int:
 
 def run_demo(args) -> int:
     """The demo command (helper F's autograding.sample_class)."""
-    from autograding import sample_class
+    from autograding import demo
 
-    if hasattr(sample_class, "run"):
-        return int(sample_class.run(args) or 0)
-    return int(sample_class.run_demo() or 0)
+    if hasattr(demo, "run"):
+        return int(demo.run(args) or 0)
+    return int(demo.run_demo() or 0)
 
 
 COMMANDS = {"release": run_release, "intake": run_intake, "grade": run_grade,

@@ -1,7 +1,7 @@
 """Benchmark: plain `nbgrader autograde` vs this project's grader, same class, one run.
 
 The class: correct, alternative, partial and blank submissions of the torch notebooks, built
-from the masters by autograding.sample_class (no hostile code: plain nbgrader has no sandbox).
+from the masters by autograding.demo (no hostile code: plain nbgrader has no sandbox).
 Both graders run as fresh command-line processes, so each pays its own start-up:
   1. nbgrader: a temporary nbgrader course with the masters as source, `generate_assignment`
      for each (setup, not timed), then ONE timed `nbgrader autograde "*"` over all submissions.
@@ -29,7 +29,7 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
 
-from autograding.sample_class import (  # noqa: E402
+from autograding.demo import (  # noqa: E402
     COURSE_ROOT,
     available_assignments,
     load_assignments,

@@ -1,0 +1,134 @@
+"""The `demo` command (`make demo`): release, build and grade the sample class, check it.
+
+The run prints a students x assignments table of got/expected scores and fails if any
+submission differs from its expected score (escape attempts excepted when no sandbox ran).
+"""
+
+from __future__ import annotations
+
+import math
+import shutil
+import time
+from pathlib import Path
+
+from autograding.demo.assignments import available_assignments
+from autograding.demo.builder import SampleClass, make_sample_class, sandboxed
+from autograding.demo.roster import FULL_STUDENTS, ROSTER_SIZE
+
+DEMO_MARKER = ".linreg-demo"
+
+
+def grade_table(sample: SampleClass, totals: dict, width: int = 100) -> tuple[str, int]:
+    """Students x assignments table of got/expected scores, and the number of mismatches."""
+    names = sorted({a for _, a in sample.expected})
+    students = sorted({s for s, _ in sample.expected}, key=_student_order(sample))
+    header = f"{'student':<22}" + "".join(f"{n[:12]:>13}" for n in names) + "  ok"
+    lines = [header, "-" * min(width, len(header))]
+    wrong = 0
+    for student in students:
+        row = f"{student[:21]:<22}"
+        fine = True
+        for name in names:
+            key = (student, name)
+            if key not in sample.expected:
+                row += f"{'':>13}"
+                continue
+            got = totals.get(key)
+            want = sample.expected[key]
+            ok = got is not None and math.isclose(got, want, abs_tol=1e-6)
+            fine &= ok
+            shown = "-" if got is None else f"{got:g}"
+            row += f"{shown + '/' + format(want, 'g') + ('' if ok else '!'):>13}"
+        wrong += not fine
+        lines.append(row + ("  ✔" if fine else "  ✘ differs"))
+    return "\n".join(lines), wrong
+
+
+def _student_order(sample: SampleClass):
+    """Sort key: students in roster order."""
+    order = {s.student: i for i, s in enumerate(sample.submissions)}
+    return lambda student: order.get(student, 0)
+
+
+def run_demo(out_dir="demo-out", *, n_students: int = ROSTER_SIZE, workers=None,
+             cell_timeout: float = 10.0, course_root=None, echo=print) -> int:
+    """`make demo`: run the masters, release, build a sample class, grade it, print the table."""
+    from autograding.course.release import release_notebooks
+
+    out = Path(out_dir).resolve()
+    if out.exists() and any(out.iterdir()) and not (out / DEMO_MARKER).exists():
+        echo(f"{out}: exists and was not made by the demo; pass another folder")
+        return 2
+    for sub in ("submitted", "graded", "release"):
+        shutil.rmtree(out / sub, ignore_errors=True)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / DEMO_MARKER).write_text("made by `python -m autograding demo`\n")
+    started = time.monotonic()
+    ids = available_assignments(course_root)
+    released = release_notebooks(course_root, out / "release", ids)
+    echo(f"1/4 released {len(released)} student notebooks into {out / 'release'}")
+    echo("2/4 running the masters and the reference notebooks (cached after the first run)")
+    sample = make_sample_class(out / "submitted", n_students, course_root=course_root,
+                               workers=workers or 2, released_dir=out / "release", echo=echo)
+    for name, points in sample.max_scores.items():
+        got = sample.expected.get((FULL_STUDENTS[0][0], name))
+        echo(f"  master {name}: {got:g}/{points:g} points"
+             + ("" if got == points else "  <- the master fails its own tests"))
+    students = {s.student for s in sample.submissions}
+    echo(f"  sample class: {len(students)} students, {len(sample.submissions)} submissions "
+         f"in {out / 'submitted'}")
+    from autograding.api import grade_submissions
+    from autograding.engine.executor import Limits
+
+    limits = Limits(cell_timeout=cell_timeout, notebook_timeout=max(120.0, 6 * cell_timeout))
+    echo(f"3/4 grading in parallel (cell timeout {cell_timeout:g} s)")
+    report = grade_submissions(out / "submitted", out / "graded", workers=workers,
+                               limits=limits, course_root=course_root, force=True)
+    table, wrong = grade_table(sample, report.totals())
+    echo("4/4 grades (got/expected; ! marks a difference)")
+    echo(table)
+    echo(f"\n{len(sample.submissions)} submissions graded in {report.seconds:.0f} s "
+         f"(sandbox: {report.sandbox or 'n/a'}); total demo time "
+         f"{time.monotonic() - started:.0f} s")
+    leaky = set() if sandboxed(report.sandbox) else sample.needs_sandbox
+    mismatched = [k for k in sample.expected
+                  if not math.isclose(report.totals().get(k, -1), sample.expected[k])
+                  and k not in leaky]
+    if leaky:
+        echo(f"note: graded without a sandbox, so {len(leaky)} escape attempts may score "
+             "points")
+    echo(f"grades CSV : {report.csv_path}")
+    echo(f"feedback   : {report.feedback_dir}/<student>/<assignment>/")
+    echo(f"plot (PNG) : {report.plot_path}")
+    echo(f"gradebook  : {report.db_url}")
+    if mismatched:
+        echo(f"{len(mismatched)} submissions differ from their expected score:")
+        described = sample.describe()
+        for key in mismatched:
+            result = report.results.get(key)
+            cells = report.scores().get(key, {})
+            lost = [g for g, v in sample.expected_cells[key].items() if cells.get(g) != v]
+            echo(f"  {key[0]}/{key[1]} ({described[key]}): cells {', '.join(lost)}"
+                 + (f"; {result.comments[0][:120]}" if result and result.comments else ""))
+        return 1
+    echo("every submission got exactly its expected score")
+    return 0
+
+
+def add_arguments(parser) -> None:
+    """Options of the `demo` command."""
+    parser.add_argument("--out", default="demo-out",
+                        help="output folder (default ./demo-out; recreated on every run)")
+    parser.add_argument("--students", type=int, default=ROSTER_SIZE,
+                        help=f"students in the sample class (at least {ROSTER_SIZE}, the "
+                        "built-in roster; more adds correct/partial/blank copies)")
+    parser.add_argument("--workers", type=int, default=None,
+                        help="grading worker processes (default: number of cores)")
+    parser.add_argument("--timeout", type=float, default=10.0,
+                        help="seconds per cell before a submission's cell is stopped")
+
+
+def run(args) -> int:
+    """The `demo` command: run_demo with the parsed options."""
+    return run_demo(args.out, n_students=args.students, workers=args.workers,
+                    cell_timeout=args.timeout)

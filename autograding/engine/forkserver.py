@@ -4,7 +4,8 @@ Runs inside the sandbox (see sandbox.py) and talks to its client over stdin/stdo
 object per line. Requests: ``run`` (fork a kernel for a job), ``signal`` (to the job's kernel),
 ``end`` (kill every process of the job and wipe its folder), ``exit``. Events: ``ready``,
 ``started``, ``exited`` (the kernel process ended), ``ended``, ``error``.
-Only stdlib imports at module level: the heavy imports happen once in ``main``.
+Only stdlib imports at module level (its helper modules too): the heavy imports happen once
+in ``main``.
 """
 
 from __future__ import annotations
@@ -12,14 +13,17 @@ from __future__ import annotations
 import ctypes
 import json
 import os
-import resource
 import select
-import shutil
 import signal
 import sys
 import tempfile
 import time
 import traceback
+
+from autograding.engine.job_cleanup import descendants, disk_usage, remove_sysv_ipc, wipe
+from autograding.engine.process_limits import RUNTIME_TASKS, all_pids, set_limits
+
+__all__ = ["RUNTIME_TASKS", "Server", "main"]
 
 PR_SET_PDEATHSIG = 1
 PR_SET_DUMPABLE = 4
@@ -68,12 +72,6 @@ DEFAULT_PRELOAD = (
 DISK_CHECK_SECONDS = 0.5
 DEFAULT_MAX_DISK = 1 << 30
 MAX_COUNTED_FILES = 100_000
-# Threads the kernel itself needs (ipykernel's, torch's intra- and inter-op pools): granted
-# on top of the notebook's own process budget, since Linux counts threads as processes.
-RUNTIME_TASKS = 16 + 2 * (os.cpu_count() or 1)
-# Address space allowed beyond the memory limit: each thread may reserve a 64 MiB malloc arena
-# and a stack (mostly never touched), and torch starts a thread per core.
-ADDRESS_SPACE_SLACK = (1 << 30) + RUNTIME_TASKS * (80 << 20)
 
 
 def _prctl(option: int, value: int) -> None:
@@ -82,15 +80,6 @@ def _prctl(option: int, value: int) -> None:
         ctypes.CDLL(None, use_errno=True).prctl(option, value, 0, 0, 0)
     except (OSError, AttributeError):
         pass
-
-
-def _status_bytes(field: str) -> int:
-    """Read a kB field (VmData, VmSize) of /proc/self/status as bytes."""
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith(field + ":"):
-                return int(line.split()[1]) * 1024
-    return 0
 
 
 class Server:
@@ -220,7 +209,7 @@ class Server:
             if self.pid_namespace:
                 # PID 1 of its own namespace: kill(-1) reaches every other process in it,
                 # atomically with respect to fork, and nothing outside it.
-                victims = [p for p in _all_pids() if p != os.getpid()]
+                victims = [p for p in all_pids() if p != os.getpid()]
                 if victims:
                     try:
                         os.kill(-1, signal.SIGKILL)
@@ -229,7 +218,7 @@ class Server:
             else:
                 # Child subreaper: orphans of the job are re-parented to us, so the whole
                 # job is always among our descendants.
-                victims = _descendants(os.getpid())
+                victims = descendants(os.getpid())
                 for pid in victims:
                     try:
                         os.kill(pid, signal.SIGKILL)
@@ -301,110 +290,6 @@ class Server:
             os._exit(code)
 
 
-def disk_usage(folder: str, max_files: int) -> int | None:
-    """Bytes allocated under `folder` (sparse files count what they use), or None when it holds
-    more than `max_files` entries or a folder that cannot be read (both treated as over the
-    limit: files out of sight must not escape it)."""
-    total, seen, stack = 0, 0, [folder]
-    while stack:
-        path = stack.pop()
-        try:
-            entries = _scan(path)
-        except FileNotFoundError:  # removed meanwhile
-            continue
-        except OSError:
-            return None
-        with entries:
-            for entry in entries:
-                seen += 1
-                if seen > max_files:
-                    return None
-                try:
-                    if entry.is_dir(follow_symlinks=False):
-                        stack.append(entry.path)
-                    else:
-                        total += entry.stat(follow_symlinks=False).st_blocks * 512
-                except OSError:
-                    continue
-    return total
-
-
-def _scan(path: str):
-    """os.scandir, after giving the folder back its owner's rights if a notebook took them
-    away (chmod 000 would hide its files from the disk count)."""
-    try:
-        return os.scandir(path)
-    except PermissionError:
-        os.chmod(path, 0o700)  # the notebook runs as our uid: its folders are ours
-        return os.scandir(path)
-
-
-def set_limits(limits: dict) -> None:
-    """Apply per-kernel rlimits (soft = hard, so the notebook cannot raise them)."""
-    memory = int(limits["memory_bytes"])
-    cpu = int(limits["cpu_seconds"])
-    wanted = {
-        # The forked kernel already holds the pre-imported libraries: the budget is on top.
-        resource.RLIMIT_DATA: _status_bytes("VmData") + memory,
-        resource.RLIMIT_AS: _status_bytes("VmSize") + memory + ADDRESS_SPACE_SLACK,
-        # Counted per uid: start from what that uid already runs (nprocs_counted_here).
-        resource.RLIMIT_NPROC: nprocs_counted_here(int(limits.get("host_tasks", 0)))
-        + int(limits["max_processes"]) + RUNTIME_TASKS,
-        resource.RLIMIT_FSIZE: int(limits["max_file_bytes"]),
-        resource.RLIMIT_NOFILE: int(limits.get("max_open_files", 1024)),
-        resource.RLIMIT_CORE: 0,
-    }
-    for key, value in wanted.items():
-        _, hard = resource.getrlimit(key)
-        if hard != resource.RLIM_INFINITY:
-            value = min(value, hard)
-        resource.setrlimit(key, (value, value))
-    resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 5))
-
-
-def nprocs_counted_here(host_tasks: int) -> int:
-    """The tasks of our uid that RLIMIT_NPROC already counts against us. Since Linux 5.14 it
-    counts a uid's tasks per user namespace: inside ours, the ones we see. Otherwise (no user
-    namespace of our own, or an older kernel) it counts the uid's tasks on the whole host,
-    which a PID namespace hides: the grader counted them outside (`host_tasks`)."""
-    visible = tasks_of_uid(os.getuid())
-    if _in_user_namespace() and _kernel_release() >= (5, 14):
-        return visible
-    return max(visible, host_tasks)
-
-
-def _in_user_namespace() -> bool:
-    """Whether this process runs in a user namespace other than the host's."""
-    try:
-        with open("/proc/self/uid_map") as f:
-            return f.read().split() != ["0", "0", "4294967295"]
-    except OSError:
-        return False
-
-
-def _kernel_release() -> tuple[int, ...]:
-    """(major, minor) of the running Linux kernel, (0, 0) when unknown."""
-    parts = os.uname().release.split(".")[:2]
-    try:
-        return tuple(int("".join(c for c in p if c.isdigit()) or 0) for p in parts)
-    except ValueError:
-        return (0, 0)
-
-
-def tasks_of_uid(uid: int) -> int:
-    """Processes and threads of ``uid`` visible here (what RLIMIT_NPROC counts)."""
-    total = 0
-    for pid in _all_pids():
-        try:
-            with open(f"/proc/{pid}/status") as f:
-                fields = dict(line.split(":", 1) for line in f if ":" in line)
-        except OSError:
-            continue
-        if int(fields["Uid"].split()[0]) == uid:
-            total += int(fields["Threads"])
-    return total
-
-
 def reseed() -> None:
     """Give every kernel the same random state, so grading is reproducible."""
     import random
@@ -412,63 +297,6 @@ def reseed() -> None:
     random.seed(0)
     if "numpy" in sys.modules:
         sys.modules["numpy"].random.seed(0)
-
-
-def remove_sysv_ipc() -> None:
-    """Delete System V shared memory, semaphores and message queues (a job's leftovers)."""
-    libc = ctypes.CDLL(None, use_errno=True)
-    ipc_rmid = 0
-    for kind, remove in (("shm", lambda i: libc.shmctl(i, ipc_rmid, None)),
-                         ("sem", lambda i: libc.semctl(i, 0, ipc_rmid)),
-                         ("msg", lambda i: libc.msgctl(i, ipc_rmid, None))):
-        try:
-            with open(f"/proc/sysvipc/{kind}") as f:
-                rows = f.read().splitlines()[1:]
-        except OSError:
-            continue
-        for row in rows:
-            remove(int(row.split()[1]))
-
-
-def _all_pids() -> list[int]:
-    """Every process visible in /proc."""
-    return [int(name) for name in os.listdir("/proc") if name.isdigit()]
-
-
-def _descendants(root: int) -> list[int]:
-    """Every process whose parent chain leads to ``root`` (excluding it)."""
-    children: dict[int, list[int]] = {}
-    for pid in _all_pids():
-        try:
-            with open(f"/proc/{pid}/stat") as f:
-                ppid = int(f.read().rsplit(")", 1)[1].split()[1])
-        except (OSError, IndexError, ValueError):
-            continue
-        children.setdefault(ppid, []).append(pid)
-    found, todo = [], [root]
-    while todo:
-        for pid in children.get(todo.pop(), []):
-            found.append(pid)
-            todo.append(pid)
-    return found
-
-
-def wipe(path: str) -> None:
-    """Delete a job folder, even if the notebook removed permissions inside it."""
-
-    def retry(func, target, _exc):
-        try:
-            os.chmod(os.path.dirname(target), 0o700)
-            if os.path.isdir(target) and not os.path.islink(target):
-                os.chmod(target, 0o700)
-            func(target)
-        except OSError:
-            pass
-
-    if os.path.isdir(path) and not os.path.islink(path):
-        shutil.rmtree(path, onerror=retry)
-    elif os.path.lexists(path):
-        os.unlink(path)
 
 
 def drop_privileges() -> None:

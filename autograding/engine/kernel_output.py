@@ -15,8 +15,8 @@ first `max_output_bytes` of it (executor._CellOutputs truncates and says so):
   without that wrapper, so the output is neither slowed down nor kept.
 
 A million printed lines took 13 s of kernel time (and failed a 10 s cell limit on a busy
-machine); see tests/test_executor.py. The kernel app picks these classes up through its own
-config (`IPKernelApp.outstream_class` and `IPKernelApp.kernel_class`); the shell's
+machine); see tests/engine/test_executor.py. The kernel app picks these classes up through its
+own config (`IPKernelApp.outstream_class` and `IPKernelApp.kernel_class`); the shell's
 `display_pub_class` is set on GradingShell.
 """
 

@@ -13,7 +13,7 @@ import warnings
 import nbformat.v4 as v4
 import pytest
 
-from autograding.engine import forkserver, mount_plan, sandbox
+from autograding.engine import forkserver, mount_plan, sandbox, servers
 from autograding.engine.executor import Limits, execute_notebook, sandbox_mode
 
 pytestmark = pytest.mark.slow
@@ -51,9 +51,9 @@ def visible_dir(monkeypatch):
         f.write("SECRET HIDDEN TEST")
     os.chmod(os.path.join(path, "master.ipynb"), 0o644)
     monkeypatch.setenv("AUTOGRADING_EXPOSE", shown)
-    sandbox.shutdown()  # servers started before saw another view
+    servers.shutdown()  # servers started before saw another view
     yield path
-    sandbox.shutdown()
+    servers.shutdown()
     shutil.rmtree(shown, ignore_errors=True)
 
 
@@ -67,7 +67,8 @@ WRITE = ("try:\n    open({!r}, 'w').write('x')\n    print('written')\n"
 def test_hidden_paths_unreadable_and_host_read_only(visible_dir, mode):
     secret = os.path.join(visible_dir, "master.ipynb")
     checkout = mount_plan.course_checkout() or "/nonexistent"
-    masters = glob.glob(os.path.join(os.path.dirname(sandbox.__file__), "source", "*", "*"))
+    package = os.path.dirname(os.path.dirname(sandbox.__file__))  # autograding/
+    masters = glob.glob(os.path.join(package, "source", "*", "*"))
     cells = [READ.format(secret), WRITE.format(os.path.join(visible_dir, "w.txt")),
              WRITE.format(os.path.join(checkout, "planted.txt")), WRITE.format("/tmp/x"),
              READ.format(os.path.join(checkout, "pyproject.toml")), WRITE.format("mine.txt"),
@@ -160,7 +161,7 @@ def test_nothing_left_for_the_next_student(mode):
 def test_preload_completes_and_kernels_use_their_own_tmpdir(mode):
     # A failed pre-import (here once: no writable TMPDIR for the server in bwrap) left
     # torch._dynamo half-imported, and every torch.optim optimizer in a kernel then raised.
-    server = sandbox.ForkServer(mode, ())
+    server = servers.ForkServer(mode, ())
     try:
         assert server.preload_failed == []
     finally:
@@ -253,7 +254,7 @@ def test_off_linux_the_message_says_where_to_grade(monkeypatch):
 def test_a_strict_umask_does_not_lock_the_kernel_out(mode):
     """Under umask 077 the scratch folders the grader makes for the kernel's uid stay
     reachable (as root that uid is not ours: a 0700 folder made every notebook score 0)."""
-    sandbox.shutdown()  # servers made under this umask
+    servers.shutdown()  # servers made under this umask
     old = os.umask(0o077)
     try:
         result = execute_notebook(notebook(
@@ -261,7 +262,7 @@ def test_a_strict_umask_does_not_lock_the_kernel_out(mode):
             "print(torch.ones(2).sum().item(), tempfile.mkstemp()[1] != '')"), sandbox=mode)
     finally:
         os.umask(old)
-        sandbox.shutdown()
+        servers.shutdown()
     assert texts(result) == ["2.0 True\n"], result.notebook.cells[0].outputs
 
 
@@ -279,13 +280,13 @@ def test_a_strict_umask_keeps_the_way_to_shown_folders_open(monkeypatch, mode):
     for path in (os.path.dirname(shown), shown, os.path.join(shown, "f.txt")):
         os.chmod(path, 0o755)
     monkeypatch.setenv("AUTOGRADING_EXPOSE", shown)
-    sandbox.shutdown()  # servers made under this umask and view
+    servers.shutdown()  # servers made under this umask and view
     old = os.umask(0o077)
     try:
         result = execute_notebook(notebook(READ.format(os.path.join(shown, "f.txt"))),
                                   sandbox=mode, hidden=[hidden])
     finally:
         os.umask(old)
-        sandbox.shutdown()
+        servers.shutdown()
         shutil.rmtree(base, ignore_errors=True)
     assert texts(result) == ["reachable\n"], result.notebook.cells[0].outputs

@@ -24,9 +24,9 @@ from grading_helpers import (
     write_submission,
 )
 
+from autograding.api import grade_submissions
 from autograding.engine import sandbox
 from autograding.engine.executor import Limits
-from autograding.grading.grade import grade_submissions
 
 pytestmark = pytest.mark.slow
 

@@ -203,9 +203,9 @@ def stall_the_grader(monkeypatch, after: int, seconds: float, drop: str = ""):
     and optionally never see messages of type `drop`."""
     import time
 
-    from autograding.engine import executor
+    from autograding.engine import cell_outputs
 
-    handle, seen = executor._CellOutputs.handle, [0]
+    handle, seen = cell_outputs.CellOutputs.handle, [0]
 
     def slow_handle(self, msg):
         seen[0] += 1
@@ -214,7 +214,7 @@ def stall_the_grader(monkeypatch, after: int, seconds: float, drop: str = ""):
         if msg["msg_type"] != drop:
             handle(self, msg)
 
-    monkeypatch.setattr(executor._CellOutputs, "handle", slow_handle)
+    monkeypatch.setattr(cell_outputs.CellOutputs, "handle", slow_handle)
 
 
 def test_grader_falling_behind_loses_output_not_the_cell(monkeypatch):

@@ -5,6 +5,6 @@ import sys
 
 from autograding.demo.command import add_arguments, run, run_demo
 
-parser = argparse.ArgumentParser(description=run_demo.__doc__)
+parser = argparse.ArgumentParser(prog="python -m autograding.demo", description=run_demo.__doc__)
 add_arguments(parser)
 sys.exit(run(parser.parse_args()))

@@ -15,8 +15,10 @@ Rules (documented because the score must be well defined):
   score like the untampered answers: deleted tests with correct answers get full marks,
   `pass`-edited and duplicated tests with blank answers get the blank score; so does printing
   fake passing output.
-- A million lines of output, or five thousand tiny displays, come after the answer in its
-  cell: the grader must cut the output without losing the answer.
+- A million lines of output come after the answer in its cell: the grader must truncate the
+  output without losing the answer (a timeout there would only cost the printing).
+- Five thousand tiny displays come after the answer in its cell: few bytes, but one feedback
+  row each; the grader keeps the first 1,000 and says so.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from __future__ import annotations
 import copy
 import hashlib
 
-from autograding.demo import payloads
+import autograding.demo.payloads as payloads
 from autograding.demo.assignments import cell_source, fill, grade_id, new_cell, set_answer
 from autograding.demo.payloads import FIRST_ANSWER_HOSTILE
 from autograding.demo.submission import (

@@ -212,8 +212,10 @@ def run_grade(args) -> int:
     """The grade command."""
     import dataclasses
 
-    from autograding.grading.grade import grade_submissions
-    from autograding.reports.export import grade_rows, summary_table
+    from autograding.api import grade_submissions
+    from autograding.grading.settings import GradingSettings
+    from autograding.reports.grades_csv import grade_rows
+    from autograding.reports.summary import summary_table
 
     if not args.submissions.is_dir():
         raise UsageError(f"{args.submissions}: no such folder; pass the submissions folder laid "
@@ -231,11 +233,12 @@ def run_grade(args) -> int:
     changes = {"cell_timeout": args.timeout, "notebook_timeout": args.notebook_timeout,
                "memory_bytes": args.memory, "max_disk_bytes": args.disk}
     limits = dataclasses.replace(Limits(), **{k: v for k, v in changes.items() if v is not None})
-    report = grade_submissions(
-        args.submissions, args.out, workers=args.workers, scheduler=args.scheduler,
-        limits=limits, force=args.force, course_root=args.course, progress=not args.quiet,
-        assignments=args.assignment, students=args.student, sandbox=args.sandbox,
-        db_url=_db_url(args), check_masters=args.check_masters)
+    settings = GradingSettings(
+        workers=args.workers, scheduler=args.scheduler, limits=limits, force=args.force,
+        course_root=args.course, progress=not args.quiet, assignments=args.assignment,
+        students=args.student, sandbox=args.sandbox, db_url=_db_url(args),
+        check_masters=args.check_masters)
+    report = grade_submissions(args.submissions, args.out, settings)
     if not args.quiet:
         _, rows = grade_rows(report.db_url)
         keys = {key[0] for key in report.results}
@@ -253,7 +256,9 @@ def run_grade(args) -> int:
         print(f"note: {note}", file=sys.stderr)
     for name, (score, points) in sorted(report.master_checks.items()):
         if score >= points:
-            print(f"master check: {name} gets full marks ({points:g}) in the sandbox")
+            earlier = (" (checked by an earlier batch; --force checks again)"
+                       if name in report.master_checks_remembered else "")
+            print(f"master check: {name} gets full marks ({points:g}) in the sandbox{earlier}")
     print(f"graded {report.graded} notebooks, {report.skipped} already graded, "
           f"{report.errors} failed, in {report.seconds:.1f} s"
           + (f" (sandbox: {report.sandbox})" if report.sandbox else ""))
@@ -274,7 +279,8 @@ def run_feedback(args) -> int:
 
 def run_export(args) -> int:
     """The export command."""
-    from autograding.reports.export import export_outputs, summary_table
+    from autograding.reports.export import export_outputs
+    from autograding.reports.summary import summary_table
 
     result = export_outputs(_existing_out(args), _db_url(args))
     print(summary_table(result.rows))
@@ -283,7 +289,7 @@ def run_export(args) -> int:
 
 
 def run_release(args) -> int:
-    """The release command (helper C's autograding.course.release)."""
+    """The release command (autograding.course.release)."""
     from autograding.course import release
 
     if args.check:
@@ -295,14 +301,14 @@ def run_release(args) -> int:
 
 
 def run_intake(args) -> int:
-    """The intake command (helper F's autograding.intake)."""
+    """The intake command (autograding.intake)."""
     from autograding.intake import run
 
     return run(args)
 
 
 def run_demo(args) -> int:
-    """The demo command (helper F's autograding.sample_class)."""
+    """The demo command (autograding.demo)."""
     from autograding import demo
 
     if hasattr(demo, "run"):
@@ -317,8 +323,8 @@ COMMANDS = {"release": run_release, "intake": run_intake, "grade": run_grade,
 def main(argv=None) -> int:
     """Entry point of `linreg-grader` and `python -m autograding`."""
     from autograding.engine.workers import RunnerError, skip_slow_optional_imports
-    from autograding.grading.grade import GradingError
     from autograding.grading.gradebook import GradebookError
+    from autograding.grading.settings import GradingError
 
     skip_slow_optional_imports()
     parser = build_parser()

@@ -48,7 +48,7 @@ c.ClearSolutions.code_stub = {{"python": "# YOUR CODE HERE\\nraise NotImplemente
 """
 OURS = """\
 import json, sys
-from autograding.grading.grade import grade_submissions
+from autograding.api import grade_submissions
 report = grade_submissions(sys.argv[1], sys.argv[2], workers=int(sys.argv[3]), progress=False,
                            course_root=sys.argv[4])
 print(json.dumps({{"sandbox": report.sandbox, "graded": report.graded}}))

@@ -308,7 +308,7 @@ def regenerate_feedback(out_dir: Path, db_url: str | None = None) -> list[Path]:
     """Rewrite out/feedback/ from out/autograded/ and the gradebook; returns the files."""
     import nbformat
 
-    from autograding.grading.grade import atomic_write, feedback_path
+    from autograding.grading.files import atomic_write, feedback_path
     from autograding.grading.gradebook import db_url_for
 
     out_dir = Path(out_dir)
@@ -323,3 +323,18 @@ def regenerate_feedback(out_dir: Path, db_url: str | None = None) -> list[Path]:
             atomic_write(target, writer.render(nb, student, assignment, path.stem))
             written.append(target)
     return written
+
+
+def feedback_page_writer(plan, gradebook):
+    """A notebook writer for a grading batch (autograding.grading.record): each graded
+    notebook's feedback page, written before its done-marker."""
+    from autograding.grading.files import atomic_write, feedback_path
+
+    writer = FeedbackWriter(plan.db_url, gradebook)
+
+    def write(nb, task) -> None:
+        html_page = writer.render(nb, task.student, task.assignment, task.notebook)
+        atomic_write(feedback_path(plan.out_dir, task.student, task.assignment, task.notebook),
+                     html_page)
+
+    return write

@@ -31,10 +31,10 @@ from grading_helpers import (
     write_submission,
 )
 
+from autograding import GradingSettings, grade_submissions
 from autograding.cli import main
 from autograding.engine.executor import Limits
-from autograding.grading.grade import grade_submissions
-from autograding.reports.export import NBGRADER_COLUMNS
+from autograding.reports.grades_csv import NBGRADER_COLUMNS
 
 pytestmark = pytest.mark.slow
 LIMITS = Limits(cell_timeout=20, notebook_timeout=60)
@@ -299,20 +299,21 @@ def test_dask_cluster_gives_the_same_scores_as_the_local_pool(graded, course, tm
 def test_a_done_marker_counts_only_with_its_scores_in_the_gradebook(graded, course, tmp_path):
     from nbgrader.api import Gradebook
 
-    from autograding.grading.grade import _is_done, discover, marker_path, remove_stale_temp_files
+    from autograding.grading.files import marker_path, remove_stale_temp_files
     from autograding.grading.gradebook import COURSE_ID, masters_from_gradebook
+    from autograding.grading.tasks import discover, is_done
 
     _, submitted = course
     _, out, _, _ = graded
     fresh_url = f"sqlite:///{tmp_path / 'fresh.db'}"
     masters = masters_from_gradebook(f"sqlite:///{out / 'gradebook.db'}")
-    tasks, _ = discover(submitted, masters, students=["a_correct"])
+    tasks, _ = discover(submitted, masters, GradingSettings(students=["a_correct"]))
     (task,) = tasks
     task.fingerprint = json.loads(marker_path(out, task).read_text())["fingerprint"]
     with Gradebook(f"sqlite:///{out / 'gradebook.db'}", COURSE_ID) as gb:
-        assert _is_done(out, task, gb)
+        assert is_done(out, task, gb)
     with Gradebook(fresh_url, COURSE_ID) as gb:
-        assert not _is_done(out, task, gb)
+        assert not is_done(out, task, gb)
     stale = out / "feedback" / "a_correct" / ".squares.html.abc123.tmp"
     stale.write_text("half written")
     remove_stale_temp_files(out)
@@ -346,25 +347,25 @@ def test_master_check_warns_when_the_sandbox_breaks_a_correct_solution(tmp_path)
 
 def test_a_grader_bug_in_one_notebook_is_noted_and_the_rerun_grades_it(graded, course,
                                                                         tmp_path, monkeypatch):
-    from autograding.grading import grade
+    from autograding.grading.record import NotebookRecorder
 
     root, submitted = course
     report, _, _, _ = graded
     students = ["a_correct", "d_visible_wrong"]
     sub = _subset(submitted, tmp_path / "submitted", students)
-    original_finish = grade._Batch.finish
+    original_finish = NotebookRecorder.finish
 
     def finish_with_a_bug(self, task, result, comments):
         if task.student == "a_correct":
             raise KeyError("simulated grader bug")
         return original_finish(self, task, result, comments)
 
-    monkeypatch.setattr(grade._Batch, "finish", finish_with_a_bug)
+    monkeypatch.setattr(NotebookRecorder, "finish", finish_with_a_bug)
     first = grade_submissions(sub, tmp_path / "out", workers=1, limits=LIMITS,
                               course_root=root, progress=False)
     assert first.errors == 1 and first.graded == 1
     assert any("a_correct" in note and "simulated grader bug" in note for note in first.notes)
-    monkeypatch.setattr(grade._Batch, "finish", original_finish)
+    monkeypatch.setattr(NotebookRecorder, "finish", original_finish)
     rerun = grade_submissions(sub, tmp_path / "out", workers=1, limits=LIMITS,
                               course_root=root, progress=False)
     assert rerun.errors == 0 and rerun.graded == 1, "only the failed notebook is graded again"
@@ -464,8 +465,8 @@ def test_report_marks_who_did_not_hand_in_as_missing(partial):
 
 
 def test_missing_rows_get_no_feedback_and_are_not_plotted_as_zeros(partial):
-    from autograding.reports.export import distribution
     from autograding.reports.feedback import regenerate_feedback
+    from autograding.reports.plot import distribution
 
     _, _, out, report = partial
     handed_in = {k for k, status in PARTIAL_STATUS.items() if status != "missing"}

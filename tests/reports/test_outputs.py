@@ -6,14 +6,11 @@ import stat
 
 import pytest
 
-from autograding.grading.grade import atomic_write, remove_stale_temp_files
-from autograding.reports.export import (
-    NBGRADER_COLUMNS,
-    distribution,
-    export_outputs,
-    grade_rows,
-    summary_table,
-)
+from autograding.grading.files import atomic_write, remove_stale_temp_files
+from autograding.reports.export import export_outputs
+from autograding.reports.grades_csv import NBGRADER_COLUMNS, grade_rows
+from autograding.reports.plot import distribution
+from autograding.reports.summary import summary_table
 
 
 @pytest.fixture(params=[0o022, 0o027], ids=["umask022", "umask027"])

@@ -306,7 +306,8 @@ def test_student_notebook_with_reference_answers_passes_in_colab(
     assert summary.count("✔") == len(tests) and "✘" not in summary, summary
 
 
-COLAB_FIXTURE = Path(__file__).parent / "fixtures" / "colab_saved_example.ipynb"
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
+COLAB_FIXTURE = FIXTURES / "colab_saved_example.ipynb"
 
 
 def _embedded_tests(self_check_source: str) -> list[str]:

@@ -71,7 +71,7 @@ def test_exchange_round_trip_then_grade_gives_full_marks(tmp_path):
         ExchangeSubmit,
     )
 
-    from autograding.grading.grade import grade_submissions
+    from autograding.api import grade_submissions
 
     ids = released_ids()
     if not ids:

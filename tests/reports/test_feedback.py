@@ -133,9 +133,9 @@ def test_real_master_feedback_hides_every_hidden_line(tmp_path):
     """The master itself submitted (hidden tests inside, all pass), a blank copy and the
     realistic Colab-saved fixture: full, zero and full marks, and no hidden test line shows up
     in any feedback page."""
+    from autograding.api import grade_submissions
     from autograding.course.release import generate_student_notebook
     from autograding.engine.executor import Limits
-    from autograding.grading.grade import grade_submissions
     from autograding.grading.gradebook import DEFAULT_COURSE_ROOT
 
     assignment = "05_mse_gradients"
@@ -158,8 +158,8 @@ def test_real_master_feedback_hides_every_hidden_line(tmp_path):
         nbformat.write(nb, path)
     colab = submitted / "colab" / assignment / f"{assignment}.ipynb"
     colab.parent.mkdir(parents=True)
-    colab.write_bytes((Path(__file__).parent / "fixtures" / "colab_saved_example.ipynb")
-                      .read_bytes())
+    fixtures = Path(__file__).resolve().parents[1] / "fixtures"
+    colab.write_bytes((fixtures / "colab_saved_example.ipynb").read_bytes())
     report = grade_submissions(submitted, tmp_path / "out", workers=2, progress=False,
                                limits=Limits(cell_timeout=60), assignments=[assignment])
     assert report.errors == 0, report.notes

@@ -1,0 +1,31 @@
+"""The orchestrator: a grading batch with the reports' writers attached, for the CLI and API.
+
+grading/ never imports reports/; this module hands the batch the reports' writers as hooks:
+a feedback page per graded notebook, grades.csv and the plot once the batch is graded. The
+public names (`from autograding import ...`) are listed in autograding/__init__.py.
+"""
+
+from __future__ import annotations
+
+from autograding.grading.grade import grade_batch
+from autograding.grading.record import BatchHooks
+from autograding.grading.results import GradingReport
+from autograding.grading.settings import GradingSettings
+from autograding.reports.export import export_after_batch
+from autograding.reports.feedback import feedback_page_writer
+
+# What a batch writes besides the gradebook and autograded/: feedback pages per notebook,
+# grades.csv and the plot once graded.
+REPORTS = BatchHooks(notebook_writers=(feedback_page_writer,), batch_writers=(export_after_batch,))
+
+
+def grade_submissions(submitted_dir, out_dir, settings: GradingSettings | None = None,
+                      **options) -> GradingReport:
+    """Grade submitted/<student>/<assignment>/*.ipynb into `out_dir` with feedback and exports.
+
+    `settings` (autograding.grading.settings.GradingSettings) or its fields as keyword
+    options, e.g. `grade_submissions("submitted", "out", workers=2, sandbox="namespaces")`.
+    Resumable: run it again after an interruption (autograding.grading.grade says how).
+    """
+    settings = GradingSettings.from_options(settings, **options)
+    return grade_batch(submitted_dir, out_dir, settings, REPORTS)

@@ -1,0 +1,136 @@
+"""The master check: each master, run in the batch's sandbox, must get full marks there.
+
+A master that loses points in the sandbox means the sandbox or the executor breaks a correct
+solution, so every score of that assignment may be too low. A check that passed is remembered
+in out/.autograding/master-checks.json under a key of everything that could change its
+outcome (the master's bytes, sandbox, executor, limits, pipeline, grader code, Python and
+library versions), so the next batch into the same folder does not run it again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sys
+from importlib import metadata
+from pathlib import Path
+
+from autograding.grading.files import STATE_DIR, atomic_write
+from autograding.grading.tasks import PIPELINE_VERSION, Task
+
+CACHE_NAME = "master-checks.json"
+VERSIONED = ("torch", "numpy", "nbgrader", "ipykernel")
+
+
+def canaries(todo) -> list[Task]:
+    """One master-check task per master notebook that this batch grades."""
+    seen, tasks = set(), []
+    for task in todo:
+        key = (task.assignment, task.notebook)
+        if key not in seen and task.master.path is not None:
+            seen.add(key)
+            tasks.append(Task("(master)", task.assignment, task.master, task.master.path,
+                              canary=True))
+    return tasks
+
+
+def _grader_code_digest() -> str:
+    """sha256 of the grader's engine and grading code: a change there may change scores."""
+    digest = hashlib.sha256()
+    package = Path(__file__).resolve().parents[1]
+    for path in sorted([*package.glob("engine/*.py"), *package.glob("grading/*.py")]):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
+
+
+def _versions() -> str:
+    """Python's and the kernel's main libraries' versions."""
+    found = []
+    for name in VERSIONED:
+        try:
+            found.append(f"{name}={metadata.version(name)}")
+        except metadata.PackageNotFoundError:
+            found.append(f"{name}=-")
+    return f"python={sys.version.split()[0]} " + " ".join(found)
+
+
+class MasterChecks:
+    """The batch's master checks: which to run, and what they found."""
+
+    def __init__(self, plan, report):
+        self.plan = plan
+        self.report = report
+        self.path = plan.out_dir / STATE_DIR / CACHE_NAME
+        settings = plan.settings
+        self.context = "\0".join([PIPELINE_VERSION, plan.sandbox, settings.executor,
+                                  repr(settings.limits), _grader_code_digest(), _versions()])
+        try:
+            self.passed = json.loads(self.path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            self.passed = {}
+        if not isinstance(self.passed, dict):
+            self.passed = {}
+
+    def key(self, task: Task) -> str:
+        """Cache key of a master check."""
+        return hashlib.sha256(f"{task.master.sha256}\0{self.context}".encode()).hexdigest()
+
+    def to_run(self, todo) -> list[Task]:
+        """Master checks of `todo`'s masters that have not passed under the same conditions
+        (all of them with --force); the remembered ones are reported as passed."""
+        tasks = []
+        for task in canaries(todo):
+            remembered = self.passed.get(self.key(task))
+            if remembered and not self.plan.settings.force:
+                name = f"{task.assignment}/{task.notebook}"
+                self.report.master_checks[name] = tuple(remembered)
+                self.report.master_checks_remembered.append(name)
+            else:
+                tasks.append(task)
+        return tasks
+
+    def check(self, task: Task, result: dict, warn) -> None:
+        """Note a master that does not get full marks (instructor-facing); remember a pass.
+        `warn` prints a line without breaking the progress bar."""
+        score, points, failed = _score(result)
+        name = f"{task.assignment}/{task.notebook}"
+        if failed is None:
+            self.report.notes.append(f"master check: {task.path} could not be run "
+                                     f"({result['error'].strip().splitlines()[-1]})")
+            return
+        self.report.master_checks[name] = (score, points)
+        if failed:
+            note = (f"master check: {task.path} scores {score:g}/{points:g} in this sandbox; "
+                    f"failing: {'; '.join(failed)}. The sandbox or executor breaks a correct "
+                    f"solution, so scores of {task.assignment} may be too low.")
+            self.report.notes.append(note)
+            warn(f"warning: {note}")
+            return
+        self.passed[self.key(task)] = [score, points]
+        atomic_write(self.path, json.dumps(self.passed, indent=1, sort_keys=True))
+
+
+def _score(result: dict) -> tuple[float, float, list[str] | None]:
+    """(score, points, failing cells) of an executed master; failing is None when it did not
+    run at all."""
+    import nbformat
+    from nbgrader.utils import is_grade
+
+    from autograding.grading.scoring import score_cell
+
+    if "error" in result:
+        return 0.0, 0.0, None
+    nb = nbformat.reads(result["notebook"], as_version=4)
+    score = points = 0.0
+    failed = []
+    for cell in nb.cells:
+        if not is_grade(cell):
+            continue
+        got, most = score_cell(cell)
+        score, points = score + float(got or 0.0), points + float(most)
+        if float(got or 0.0) < float(most):
+            errors = [o for o in cell.get("outputs", []) if o.get("output_type") == "error"]
+            why = (f"{errors[0].get('ename')}: {str(errors[0].get('evalue'))[:150]}" if errors
+                   else "gave partial credit")
+            failed.append(f"{cell.metadata['nbgrader']['grade_id']} ({why})")
+    return score, points, failed

@@ -1,0 +1,93 @@
+"""nbgrader's part of grading, as a pipeline: the preprocessors before and after execution.
+
+nbgrader's `Autograde` converter sanitizes a submission (ClearOutput, DeduplicateIds,
+OverwriteKernelspec, OverwriteCells, CheckCellMetadata), executes it, then limits its output
+and saves the scores. The same steps run here, in the same order, with three of ours
+(autograding.grading.sanitize) that restore what a student changed and say so. Execution sits
+between the two lists, in the engine's sandbox, in a worker.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import nbformat
+from nbgrader.preprocessors import (
+    CheckCellMetadata,
+    ClearOutput,
+    LimitOutput,
+    OverwriteKernelspec,
+)
+
+from autograding.grading.gradebook import MasterNotebook, quiet_logger
+from autograding.grading.sanitize import (
+    DeduplicateIdsNoted,
+    OverwriteCellsNoted,
+    RestoreDeletedCells,
+    RestoreGradingMetadata,
+)
+from autograding.grading.scoring import SaveScores
+from autograding.grading.submission import SubmissionError, parse_notebook, read_bytes_safely
+
+# In the parent, before the notebook goes to a worker.
+SANITIZE = (
+    RestoreGradingMetadata,  # ours: a student's edits to grading metadata are undone
+    ClearOutput,
+    DeduplicateIdsNoted,  # nbgrader's DeduplicateIds, noted
+    OverwriteKernelspec,
+    OverwriteCellsNoted,  # nbgrader's OverwriteCells, noted
+    RestoreDeletedCells,  # ours: deleted tests come back
+    CheckCellMetadata,
+)
+# In the parent, after the worker executed it.
+RECORD = (
+    LimitOutput,
+    SaveScores,  # nbgrader's SaveAutoGrades with autograding.grading.scoring's rule
+)
+
+
+@dataclass
+class Prepared:
+    """A sanitized notebook ready to execute, with the comments gathered on the way."""
+
+    notebook: nbformat.NotebookNode
+    comments: list[str] = field(default_factory=list)
+
+
+def run(steps, nb, resources: dict):
+    """Apply each preprocessor of `steps` in order; returns (nb, resources)."""
+    log = quiet_logger()
+    for step in steps:
+        nb, resources = step(log=log).preprocess(nb, resources)
+    return nb, resources
+
+
+def sanitize(nb, master, resources: dict):
+    """(notebook, comments for the student): SANITIZE applied to `nb` against `master`."""
+    resources = {**resources, "autograding": {"master": master, "comments": []}}
+    nb, resources = run(SANITIZE, nb, resources)
+    return nb, resources["autograding"]["comments"]
+
+
+def record(nb, resources: dict):
+    """RECORD applied to an executed notebook: output limited, scores in the gradebook."""
+    return run(RECORD, nb, resources)
+
+
+def prepare_submission(path: Path, master: MasterNotebook, resources: dict,
+                       data: bytes | None = None) -> Prepared:
+    """Read (unless its bytes are given as `data`), parse and sanitize one submitted notebook
+    (raises SubmissionError)."""
+    nb, comments = parse_notebook(read_bytes_safely(path) if data is None else data, path.name)
+    try:
+        prepared = Prepared(*sanitize(nb, master, resources))
+    except SubmissionError:
+        raise
+    except Exception as err:  # nbgrader's ValidationError and friends on hostile metadata
+        raise SubmissionError(
+            f"{path.name}: the nbgrader data of the notebook is damaged ({err}); start from a "
+            "fresh copy of the assignment, paste your answers in and submit again"
+        ) from err
+    prepared.comments[:0] = comments
+    return prepared

@@ -1,0 +1,149 @@
+"""The parent's side of one notebook: sanitized job out, scores and files in, marker last.
+
+The parent is the only writer of the gradebook and of out/. For each notebook it writes the
+gradebook rows, the autograded notebook, whatever the caller's notebook writers make of it
+(feedback pages: autograding.api passes autograding.reports'), then the done-marker, so a batch
+killed at any point redoes the notebook and counts nothing twice.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from autograding.grading.files import atomic_write, autograded_path, marker_path
+from autograding.grading.settings import BatchPlan
+from autograding.grading.submission import SubmissionError, read_bytes_safely
+from autograding.grading.tasks import Task
+
+# A notebook writer: called with the finished notebook and its task; made once per batch by a
+# factory that gets the batch plan and the batch's open gradebook.
+NotebookWriter = Callable[[object, Task], None]
+NotebookWriterFactory = Callable[[BatchPlan, object], NotebookWriter]
+
+
+@dataclass(frozen=True)
+class BatchHooks:
+    """What the caller writes besides the gradebook and the autograded notebooks."""
+
+    notebook_writers: Sequence[NotebookWriterFactory] = ()  # per notebook, before its marker
+    batch_writers: Sequence[Callable] = ()  # (plan, report) once graded, in the batch lock
+
+
+class NotebookRecorder:
+    """Prepares each notebook's job and records its result, for one batch."""
+
+    def __init__(self, plan: BatchPlan, gradebook, hooks: BatchHooks):
+        self.plan = plan
+        self.gb = gradebook
+        self.writers = [make(plan, gradebook) for make in hooks.notebook_writers]
+        self.sandboxes = set()
+
+    def prepare(self, task: Task):
+        """(job, comments) to execute, or (None, comments) when the notebook gets zero."""
+        import nbformat
+
+        from autograding.grading.pipeline import prepare_submission
+
+        if task.refused:
+            return None, [f"{task.path.name}: {task.refused}."]
+        if task.snapshot is None and not task.path.exists() and not task.path.is_symlink():
+            return None, [_missing_comment(task)]
+        try:
+            prepared = prepare_submission(task.path, task.master,
+                                          task.resources(self.plan.db_url), data=task.snapshot)
+        except SubmissionError as err:
+            return None, [f"{err}. This notebook gets zero."]
+        job = {"notebook": nbformat.writes(prepared.notebook),
+               "limits": self.plan.settings.limits, "sandbox": self.plan.sandbox,
+               "executor": self.plan.settings.executor, "hidden": self.plan.hidden}
+        return job, prepared.comments
+
+    def finish(self, task: Task, result: dict | None, comments: list[str]) -> None:
+        """Scores into the gradebook, autograded notebook, writers' files, then the marker."""
+        import nbformat
+
+        from autograding.grading.pipeline import record
+
+        stamp, stamp_notes = _read_timestamp(task.path.parent) if not task.refused else ({}, [])
+        comments = comments + stamp_notes
+        self.gb.update_or_create_student(task.student)
+        self.gb.update_or_create_submission(task.assignment, task.student, **stamp)
+        seconds = 0.0
+        if result is None:
+            status = "invalid"
+            nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell(
+                "**No gradable notebook**: every graded cell gets zero (see the comments above).")])
+            self._zero(task)
+        else:
+            status = "graded"
+            nb = nbformat.reads(result["notebook"], as_version=4)
+            comments = comments + list(result["messages"])
+            seconds = result["seconds"]
+            self.sandboxes.add(result["sandbox"])
+            _fail_after_dead_kernel(nb, result)
+            nb, _ = record(nb, task.resources(self.plan.db_url))
+        nb.metadata["autograding"] = {"comments": comments, "status": status,
+                                      "fingerprint": task.fingerprint, "seconds": seconds}
+        out_dir = self.plan.out_dir
+        atomic_write(autograded_path(out_dir, task.student, task.assignment, task.notebook),
+                     nbformat.writes(nb))
+        for write in self.writers:
+            write(nb, task)
+        marker = {"fingerprint": task.fingerprint, "status": status, "comments": comments,
+                  "seconds": seconds, "student": task.student, "assignment": task.assignment,
+                  "notebook": task.notebook}
+        atomic_write(marker_path(out_dir, task), json.dumps(marker, indent=1))
+
+    def _zero(self, task: Task) -> None:
+        """Every graded cell of the task's notebook gets zero, needing no manual grade."""
+        submitted = self.gb.find_submission_notebook(task.notebook, task.assignment,
+                                                     task.student)
+        for grade in submitted.grades:
+            grade.auto_score = 0.0
+            grade.needs_manual_grade = False
+        self.gb.db.commit()
+
+
+def _read_timestamp(folder: Path) -> tuple[dict, list[str]]:
+    """nbgrader's timestamp.txt of a submission folder, if present and sane."""
+    from nbgrader.utils import parse_utc
+
+    path = folder / "timestamp.txt"
+    if not path.exists() and not path.is_symlink():
+        return {}, []
+    try:
+        return {"timestamp": parse_utc(read_bytes_safely(path, 200).decode().strip())}, []
+    except (SubmissionError, ValueError, UnicodeDecodeError, OverflowError):
+        return {}, ["timestamp.txt could not be read; the submission time is unknown."]
+
+
+def _missing_comment(task: Task) -> str:
+    """Why a notebook is missing, naming what was found instead."""
+    expected = task.path.name
+    folder = task.path.parent
+    others = sorted(p.name for p in folder.glob("*.ipynb")) if folder.is_dir() else []
+    text = f"{expected}: no such notebook in your submission; it gets zero."
+    if others:
+        text += (f" Found {', '.join(others[:5])} instead: name the file {expected} "
+                 "and submit again.")
+    return text
+
+
+def _fail_after_dead_kernel(nb, result: dict) -> None:
+    """Defence in depth: after a dead kernel every later code cell must carry an error."""
+    if not result.get("kernel_died"):
+        return
+    dead = False
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        errors = [o for o in cell.get("outputs", []) if o.get("output_type") == "error"]
+        if any(o.get("ename") == "DeadKernelError" for o in errors):
+            dead = True
+        elif dead and not errors:
+            cell.setdefault("outputs", []).append({
+                "output_type": "error", "ename": "DeadKernelError",
+                "evalue": "the kernel died before this cell ran", "traceback": []})

@@ -1,0 +1,135 @@
+"""nbgrader preprocessors of our own: they restore what a student changed and say so.
+
+Each appends its notes for the student to resources["autograding"]["comments"] and reads the
+master (autograding.grading.gradebook.MasterNotebook) from resources["autograding"]["master"].
+autograding.grading.pipeline lists them among nbgrader's own.
+"""
+
+from __future__ import annotations
+
+from nbformat.v4 import new_code_cell, new_markdown_cell
+from nbgrader.preprocessors import DeduplicateIds, NbGraderPreprocessor, OverwriteCells
+
+from autograding.grading.gradebook import MasterNotebook, visible_source
+from autograding.grading.submission import RESTORED_NOTE, number_cells
+
+
+def _context(resources: dict) -> tuple[MasterNotebook, list[str]]:
+    """(master, comments) of the notebook being sanitized."""
+    context = resources["autograding"]
+    return context["master"], context["comments"]
+
+
+def _clean_nbgrader_metadata(nb, master: MasterNotebook) -> list[str]:
+    """Give every cell with a known grade id the master's nbgrader metadata; drop the rest.
+
+    A student can edit metadata freely (flip `grade`, change `points`, invent grade ids);
+    nbgrader's preprocessors crash or mis-grade on some of those edits.
+    """
+    comments = []
+    for cell in nb.cells:
+        meta = cell.metadata.get("nbgrader")
+        if meta is None:
+            continue
+        grade_id = meta.get("grade_id") if isinstance(meta, dict) else None
+        known = master.cell(grade_id) if isinstance(grade_id, str) else None
+        if known is None:
+            del cell.metadata["nbgrader"]
+            continue
+        fresh = known.nbgrader_metadata()
+        if any(meta.get(k) != fresh.get(k) for k in ("grade", "solution", "locked", "points")):
+            comments.append(f"The grading settings of cell '{grade_id}' were changed; "
+                            f"{RESTORED_NOTE}.")
+        cell.metadata["nbgrader"] = fresh
+    return comments
+
+
+def _restore_missing_cells(nb, master: MasterNotebook) -> list[str]:
+    """Insert master graded cells (tests; answers as their stub) and read-only code cells the
+    submission lacks.
+
+    Each goes right after the nearest cell that precedes it in the master and is present in
+    the submission (or first when none does), so it runs with the same state as in the master.
+    """
+    comments = []
+    position = {
+        c.metadata["nbgrader"]["grade_id"]: i
+        for i, c in enumerate(nb.cells)
+        if "nbgrader" in c.metadata
+    }
+    for index, mcell in enumerate(master.cells):
+        if mcell.grade_id in position:
+            continue
+        if not (mcell.graded or (mcell.locked and mcell.cell_type == "code")):
+            continue
+        previous = [position[c.grade_id] for c in master.cells[:index] if c.grade_id in position]
+        at = max(previous) + 1 if previous else 0
+        maker = new_code_cell if mcell.cell_type == "code" else new_markdown_cell
+        cell = maker(mcell.source, metadata={"nbgrader": mcell.nbgrader_metadata(),
+                                             "deletable": False, "editable": False})
+        nb.cells.insert(at, cell)
+        position = {gid: (p + 1 if p >= at else p) for gid, p in position.items()}
+        position[mcell.grade_id] = at
+        what = ("test cell" if mcell.is_test else "answer cell" if mcell.solution
+                else "read-only cell")
+        comments.append(f"The {what} '{mcell.grade_id}' was missing from your notebook; it was "
+                        f"{RESTORED_NOTE} and graded.")
+    return comments
+
+
+class RestoreGradingMetadata(NbGraderPreprocessor):
+    """Cells with a known grade id get the master's nbgrader metadata back; others lose it."""
+
+    def preprocess(self, nb, resources):
+        """Replace or drop every cell's nbgrader metadata."""
+        master, comments = _context(resources)
+        comments += _clean_nbgrader_metadata(nb, master)
+        return nb, resources
+
+
+class DeduplicateIdsNoted(DeduplicateIds):
+    """nbgrader's DeduplicateIds, telling the student which cell was kept."""
+
+    def preprocess(self, nb, resources):
+        """Keep the last copy of a repeated grade id (nbgrader's rule) and note it."""
+        _, comments = _context(resources)
+        before = {i: c.metadata.get("nbgrader", {}).get("grade_id")
+                  for i, c in enumerate(nb.cells)}
+        nb, resources = super().preprocess(nb, resources)
+        for i, cell in enumerate(nb.cells):
+            if before[i] and "grade_id" not in cell.metadata.get("nbgrader", {}):
+                cell.metadata.pop("nbgrader", None)
+                comments.append(f"Cell '{before[i]}' appeared more than once; only the last "
+                                "copy is graded.")
+        return nb, resources
+
+
+class OverwriteCellsNoted(OverwriteCells):
+    """nbgrader's OverwriteCells (read-only and test cells back from the gradebook), noted."""
+
+    def preprocess(self, nb, resources):
+        """Overwrite edited read-only cells and note each one a student edited."""
+        _, comments = _context(resources)
+        sources = [c.source for c in nb.cells]
+        nb, resources = super().preprocess(nb, resources)
+        for old, cell in zip(sources, nb.cells, strict=True):
+            if old != cell.source and old != visible_source(cell.source):
+                grade_id = cell.metadata["nbgrader"]["grade_id"]
+                comments.append(f"The read-only cell '{grade_id}' was edited; "
+                                f"{RESTORED_NOTE}.")
+        for cell in nb.cells:  # OverwriteCells drops unknown grade ids but keeps the rest
+            meta = cell.metadata.get("nbgrader")
+            if meta is not None and "grade_id" not in meta:
+                del cell.metadata["nbgrader"]
+        return nb, resources
+
+
+class RestoreDeletedCells(NbGraderPreprocessor):
+    """Put back graded and read-only cells the student deleted (nbgrader leaves them out)."""
+
+    def preprocess(self, nb, resources):
+        """Insert the missing master cells, then number the cells again."""
+        master, comments = _context(resources)
+        comments += _restore_missing_cells(nb, master)
+        number_cells(nb)
+        return nb, resources

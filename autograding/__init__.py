@@ -19,7 +19,7 @@ _PUBLIC = {
     "GradingSettings": "autograding.grading.settings",
     "GradingReport": "autograding.grading.results",
     "GradingError": "autograding.grading.settings",
-    "Limits": "autograding.engine.executor",
+    "Limits": "autograding.engine.limits",
     "release_notebooks": "autograding.course.release",
     "intake_uploads": "autograding.intake",
     "regenerate_feedback": "autograding.reports.feedback",

@@ -214,8 +214,7 @@ def run_grade(args) -> int:
 
     from autograding.api import grade_submissions
     from autograding.grading.settings import GradingSettings
-    from autograding.reports.grades_csv import grade_rows
-    from autograding.reports.summary import summary_table
+    from autograding.reports.summary import batch_summary
 
     if not args.submissions.is_dir():
         raise UsageError(f"{args.submissions}: no such folder; pass the submissions folder laid "
@@ -228,7 +227,7 @@ def run_grade(args) -> int:
     if sys.platform == "win32":  # no sandbox, nor the locks and limits the grader uses
         raise UsageError("grade runs student code in a Linux sandbox: run it in WSL 2 or on a "
                          "Linux machine (intake, feedback and export work here)")
-    from autograding.engine.executor import Limits
+    from autograding.engine.limits import Limits
 
     changes = {"cell_timeout": args.timeout, "notebook_timeout": args.notebook_timeout,
                "memory_bytes": args.memory, "max_disk_bytes": args.disk}
@@ -240,18 +239,7 @@ def run_grade(args) -> int:
         check_masters=args.check_masters)
     report = grade_submissions(args.submissions, args.out, settings)
     if not args.quiet:
-        _, rows = grade_rows(report.db_url)
-        keys = {key[0] for key in report.results}
-        counts = {s: sum(len(r.comments) for k, r in report.results.items() if k[0] == s)
-                  for s in keys}
-        flags = {s: f"({n} comment{'s' if n > 1 else ''}, see feedback)"
-                 for s, n in counts.items() if n}
-        # The gradebook cannot tell a hand-in the grader failed on from one never handed in.
-        failed = {key for key, result in report.results.items() if result.status == "error"}
-        rows = [dict(r, status="error") if (r["student_id"], r["assignment"]) in failed else r
-                for r in rows if r["student_id"] in keys
-                and not (args.assignment and r["assignment"] not in args.assignment)]
-        print(summary_table(rows, flags))
+        print(batch_summary(report, settings.assignments))
     for note in report.notes:
         print(f"note: {note}", file=sys.stderr)
     for name, (score, points) in sorted(report.master_checks.items()):

@@ -2,6 +2,7 @@
 functions, every module named in ARCHITECTURE.md. Read from the source, nothing is imported."""
 
 import ast
+import re
 from pathlib import Path
 
 import pytest
@@ -20,7 +21,8 @@ ALLOWED = {
     "intake": {"course", "grading"},
     "demo": {"engine", "grading", "reports", "course", "intake", "api"},
 }
-# Not modules of the grader: nbgrader reads the course's config; masters are notebooks.
+# Not a module of the grader: nbgrader reads the course's config file (ARCHITECTURE.md still
+# lists it).
 NOT_CODE = {"autograding.nbgrader_config"}
 
 
@@ -142,3 +144,10 @@ def test_architecture_lists_every_module_with_its_docstring():
     stale = [module_line(m) for m in sorted(MODULES) if module_line(m) not in text]
     assert not stale, ("ARCHITECTURE.md's module list is out of date; these lines are "
                        "missing or differ:\n" + "\n".join(stale))
+    listed = re.findall(r"^- `(autograding/[^`]+\.py)`", text, flags=re.MULTILINE)
+    gone = [path for path in listed if not (ROOT / path).is_file()]
+    assert not gone, f"ARCHITECTURE.md lists modules that no longer exist: {gone}"
+    named = set(re.findall(r"`((?:autograding/)?[a-z_]+/[a-z_/]*\.py)`", text))
+    missing = sorted(path for path in named
+                     if not (ROOT / path).is_file() and not (PACKAGE / path).is_file())
+    assert not missing, f"ARCHITECTURE.md names files that do not exist: {missing}"

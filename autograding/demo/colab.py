@@ -1,4 +1,4 @@
-"""Google Colab's way of saving a notebook, to hand in what a Colab user downloads.
+"""Re-save a notebook as Google Colab does, so sample students can hand in Colab downloads.
 
 Colab keeps the cells and their nbgrader metadata but changes nearly everything around them;
 the grader must read such a file like the same notebook saved by Jupyter.

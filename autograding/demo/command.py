@@ -78,7 +78,7 @@ def run_demo(out_dir="demo-out", *, n_students: int = ROSTER_SIZE, workers=None,
     echo(f"  sample class: {len(students)} students, {len(sample.submissions)} submissions "
          f"in {out / 'submitted'}")
     from autograding.api import grade_submissions
-    from autograding.engine.executor import Limits
+    from autograding.engine.limits import Limits
 
     limits = Limits(cell_timeout=cell_timeout, notebook_timeout=max(120.0, 6 * cell_timeout))
     echo(f"3/4 grading in parallel (cell timeout {cell_timeout:g} s)")

@@ -68,11 +68,6 @@ def autograded_path(out_dir: Path, student: str, assignment: str, notebook: str)
     return out_dir / "autograded" / student / assignment / f"{notebook}.ipynb"
 
 
-def feedback_path(out_dir: Path, student: str, assignment: str, notebook: str) -> Path:
-    """Feedback HTML path, nbgrader's layout."""
-    return out_dir / "feedback" / student / assignment / f"{notebook}.html"
-
-
 @contextmanager
 def batch_lock(out_dir: Path):
     """One batch per output folder: a second one would write the same gradebook rows."""

@@ -4,17 +4,19 @@ Flow per submitted/<student>/<assignment>/<notebook>.ipynb:
   parent : read safely + sanitize against the gradebook (autograding.grading.pipeline)
   worker : execute in the sandbox (autograding.engine), in a local process pool or on a Dask
            cluster; only plain data (notebook JSON, limits) crosses over
-  parent : LimitOutput + SaveAutoGrades into nbgrader's gradebook, autograded notebook, the
-           caller's files (feedback), then the done-marker (autograding.grading.record).
+  parent : pipeline.RECORD (LimitOutput, SaveScores) into nbgrader's gradebook, the
+           autograded notebook, the caller's files (feedback), then the done-marker
+           (autograding.grading.record).
 
 Resuming: a notebook counts as graded only once its done-marker
 (out/.autograding/done/<student>/<assignment>/<notebook>.json) exists, and the marker is
 written last, atomically, after the gradebook transaction committed and the autograded
 notebook and feedback were atomically replaced. The marker holds the fingerprint of what was
-graded (sha256 of the submitted file and of the master). A restarted batch skips notebooks whose
-marker matches and redoes everything else; redoing a half-finished notebook overwrites the same
-gradebook rows with the same scores, so a SIGKILL at any point loses nothing and counts nothing
-twice. `force=True` ignores the markers.
+graded (sha256 of the submitted file, the master and PIPELINE_VERSION; see
+autograding.grading.tasks). A restarted batch skips notebooks whose marker matches and redoes
+everything else; redoing a half-finished notebook overwrites the same gradebook rows with the
+same scores, so a SIGKILL at any point loses nothing and counts nothing twice. `force=True`
+ignores the markers.
 """
 
 from __future__ import annotations
@@ -81,15 +83,18 @@ def grade_batch(submitted_dir, out_dir, settings: GradingSettings,
 
 def plan_batch(submitted: Path, out_dir: Path, settings: GradingSettings) -> BatchPlan:
     """The batch's gradebook, sandbox and hidden paths, decided once."""
-    from autograding.engine.workers import check_reachable, resolve_sandbox
+    from autograding.engine.workers import RunnerError, check_reachable, resolve_sandbox
     from autograding.grading.gradebook import DEFAULT_COURSE_ROOT, db_url_for
 
     db_url = settings.db_url or db_url_for(out_dir)
-    if settings.scheduler:  # a wrong address should fail before any work is done
-        check_reachable(settings.scheduler)
-        sandbox = settings.sandbox  # a Dask cluster's (Linux) workers pick; this may be a Mac
-    else:
-        sandbox = resolve_sandbox(settings.executor, settings.sandbox)
+    try:
+        if settings.scheduler:  # a wrong address should fail before any work is done
+            check_reachable(settings.scheduler)
+            sandbox = settings.sandbox  # the cluster's (Linux) workers pick; this may be a Mac
+        else:
+            sandbox = resolve_sandbox(settings.executor, settings.sandbox)
+    except RunnerError as err:  # one error type for "the batch cannot start"
+        raise GradingError(str(err)) from err
     course = Path(settings.course_root or DEFAULT_COURSE_ROOT)
     # The kernels must not see the grader's output, the other submissions or the masters.
     hidden = {str(out_dir), str(submitted.resolve()), str(course.resolve())}

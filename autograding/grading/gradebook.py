@@ -1,4 +1,4 @@
-"""nbgrader's gradebook as the grader uses it: masters in, scores out.
+"""Masters into nbgrader's gradebook and back; hidden-test lines; one shared Gradebook a batch.
 
 The masters' cells go into the gradebook through nbgrader's own GenerateAssignment (its
 SaveCells preprocessor stores every nbgrader cell WITH its hidden tests), run into a throw-away

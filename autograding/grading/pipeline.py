@@ -2,8 +2,9 @@
 
 nbgrader's `Autograde` converter sanitizes a submission (ClearOutput, DeduplicateIds,
 OverwriteKernelspec, OverwriteCells, CheckCellMetadata), executes it, then limits its output
-and saves the scores. The same steps run here, in the same order, with three of ours
-(autograding.grading.sanitize) that restore what a student changed and say so. Execution sits
+and saves the scores. The same steps run here, in the same order; autograding.grading.sanitize
+adds two steps of its own (restoring grading metadata and deleted cells) and has two of
+nbgrader's tell the student what they changed. Execution sits
 between the two lists, in the engine's sandbox, in a worker.
 """
 

@@ -1,4 +1,4 @@
-"""The parent's side of one notebook: sanitized job out, scores and files in, marker last.
+"""Per notebook, in the parent: build the worker's job, then write scores, files and marker.
 
 The parent is the only writer of the gradebook and of out/. For each notebook it writes the
 gradebook rows, the autograded notebook, whatever the caller's notebook writers make of it

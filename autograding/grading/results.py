@@ -1,8 +1,9 @@
 """What a batch did: per (student, assignment) results, read back from the gradebook and markers.
 
 A result per handed-in assignment, and a `missing` one (no scores) for each student of the
-batch who did not hand in an assignment that someone in the gradebook did: the same rule as
-the rows of grades.csv (autograding.reports.export).
+batch who did not hand in an assignment that someone in the gradebook did. grades.csv applies
+the same rule (autograding.reports.grades_csv) to every student of the gradebook; a batch's
+report covers its own student folders and assignment filter.
 """
 
 from __future__ import annotations

@@ -1,5 +1,6 @@
-"""Scores of graded cells: nbgrader's rules, except that a warning on stderr never fails a test
-and a result shown before an error cannot earn points.
+"""Score graded cells as nbgrader does, except that stderr never fails a test and errors score 0.
+
+A result shown before an error cannot earn points either.
 
 nbgrader's `determine_grade` gives a test cell zero when it writes anything to stderr, so a
 PyTorch or NumPy warning (a deprecation, a float() of a tensor that requires grad) takes the

@@ -1,4 +1,4 @@
-"""A batch's settings, one frozen object built by the CLI or the API and passed down whole."""
+"""A batch's settings (one frozen object from the CLI or API) and its plan, decided once."""
 
 from __future__ import annotations
 
@@ -6,14 +6,15 @@ import os
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
-from autograding.engine.executor import Limits
+from autograding.engine.limits import Limits
+from autograding.engine.sandbox import MODES as SANDBOX_MODES
 
 DEFAULT_EXECUTOR = "autograding.engine.executor:execute_notebook"
-SANDBOX_MODES = ("auto", "bwrap", "namespaces", "none")
 
 
 class GradingError(RuntimeError):
-    """The batch cannot start (bad folder, unreachable scheduler); the message says the fix."""
+    """The batch cannot start (bad folder, no sandbox, unreachable scheduler); the message says
+    the fix."""
 
 
 @dataclass(frozen=True)
@@ -31,7 +32,9 @@ class GradingSettings:
     sandbox: str = "auto"  # auto | bwrap | namespaces | none
     executor: str = DEFAULT_EXECUTOR  # "module:function" that runs one job in a worker
     db_url: str | None = None  # nbgrader gradebook (default: sqlite:///<out>/gradebook.db)
-    check_masters: bool = False  # run each master in the sandbox first, note lost points
+    # Run each master in the sandbox first and note lost points (the CLI's default is True,
+    # `--no-master-check`; off here so library callers and tests run only what they ask for).
+    check_masters: bool = False
 
     def __post_init__(self):
         # Callers pass lists or None; a frozen settings object keeps tuples.

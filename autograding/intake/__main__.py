@@ -1,4 +1,4 @@
-"""`python -m autograding.intake SOURCE [--submitted DIR] [--force]`."""
+"""`python -m autograding.intake SOURCE [--submitted DIR] [--force]`: intake on its own."""
 
 import sys
 

@@ -226,6 +226,11 @@ def feedback_html_exporter(highlight=None):
     return exporter
 
 
+def feedback_path(out_dir: Path, student: str, assignment: str, notebook: str) -> Path:
+    """Feedback HTML path, nbgrader's layout."""
+    return out_dir / "feedback" / student / assignment / f"{notebook}.html"
+
+
 class FeedbackWriter:
     """Renders feedback HTML for autograded notebooks of one gradebook."""
 
@@ -308,7 +313,7 @@ def regenerate_feedback(out_dir: Path, db_url: str | None = None) -> list[Path]:
     """Rewrite out/feedback/ from out/autograded/ and the gradebook; returns the files."""
     import nbformat
 
-    from autograding.grading.files import atomic_write, feedback_path
+    from autograding.grading.files import atomic_write
     from autograding.grading.gradebook import db_url_for
 
     out_dir = Path(out_dir)
@@ -328,7 +333,7 @@ def regenerate_feedback(out_dir: Path, db_url: str | None = None) -> list[Path]:
 def feedback_page_writer(plan, gradebook):
     """A notebook writer for a grading batch (autograding.grading.record): each graded
     notebook's feedback page, written before its done-marker."""
-    from autograding.grading.files import atomic_write, feedback_path
+    from autograding.grading.files import atomic_write
 
     writer = FeedbackWriter(plan.db_url, gradebook)
 

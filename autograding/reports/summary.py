@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from autograding.reports.grades_csv import GRADED, MISSING, STATUS_COLUMN
+from autograding.reports.grades_csv import GRADED, MISSING, STATUS_COLUMN, grade_rows
 
 
 def summary_table(rows: list[dict], notes: dict | None = None) -> str:
@@ -40,3 +40,21 @@ def summary_table(rows: list[dict], notes: dict | None = None) -> str:
             count_line += f"  {f'{handed_in}/{len(statuses)}':>{w}}"
         lines += ["-" * len(header), mean_line, count_line]
     return "\n".join(lines)
+
+
+def batch_summary(report, assignments=()) -> str:
+    """The summary table of a grading batch (autograding.grading.results.GradingReport): its
+    students' rows of grades.csv, `error` where the grader could not finish a hand-in, and a
+    flag for each student whose feedback carries comments."""
+    _, rows = grade_rows(report.db_url)
+    students = {key[0] for key in report.results}
+    counts = {s: sum(len(r.comments) for k, r in report.results.items() if k[0] == s)
+              for s in students}
+    flags = {s: f"({n} comment{'s' if n > 1 else ''}, see feedback)"
+             for s, n in counts.items() if n}
+    # The gradebook cannot tell a hand-in the grader failed on from one never handed in.
+    failed = {key for key, result in report.results.items() if result.status == "error"}
+    rows = [dict(r, status="error") if (r["student_id"], r["assignment"]) in failed else r
+            for r in rows if r["student_id"] in students
+            and not (assignments and r["assignment"] not in assignments)]
+    return summary_table(rows, flags)

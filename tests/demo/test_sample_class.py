@@ -47,7 +47,7 @@ def sample(tmp_path_factory):
 def graded(sample, tmp_path_factory):
     """The class (plus the Colab fixture as one more student) graded once."""
     from autograding.api import grade_submissions
-    from autograding.engine.executor import Limits
+    from autograding.engine.limits import Limits
 
     submitted = sample.submitted_dir
     if FIXTURE_ASSIGNMENT in sample.max_scores:
@@ -176,7 +176,7 @@ def test_grading_leaves_submissions_byte_identical(sample, graded):
 def test_output_floods_are_cut_in_the_feedback(sample, graded):
     """The flooding submissions keep their marks (above); their pages say what was cut and
     stay small (100,000 tiny displays uncut made a 14 MB page)."""
-    from autograding.grading.files import feedback_path
+    from autograding.reports.feedback import feedback_path
 
     report, _, _ = graded
     for kind, note in [

@@ -26,7 +26,7 @@ from grading_helpers import (
 
 from autograding.api import grade_submissions
 from autograding.engine import sandbox
-from autograding.engine.executor import Limits
+from autograding.engine.limits import Limits
 
 pytestmark = pytest.mark.slow
 

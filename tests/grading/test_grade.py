@@ -33,7 +33,7 @@ from grading_helpers import (
 
 from autograding import GradingSettings, grade_submissions
 from autograding.cli import main
-from autograding.engine.executor import Limits
+from autograding.engine.limits import Limits
 from autograding.reports.grades_csv import NBGRADER_COLUMNS
 
 pytestmark = pytest.mark.slow

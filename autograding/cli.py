@@ -161,8 +161,32 @@ def build_parser() -> argparse.ArgumentParser:
         description="Regenerate OUT/grades.csv (nbgrader's CSV columns, a status column and "
         "one column per graded cell) and OUT/score_distribution.png from OUT/gradebook.db, and "
         "print the summary table. Only assignments someone handed in get rows; a student who "
-        "did not hand one in gets a row with status 'missing' and no score.")
+        "did not hand one in gets a row with status 'missing' and no score. With --format "
+        "canvas or moodle and --roster, also the file the LMS's grade import takes, one row "
+        "per roster student, and OUT/unmatched.csv: graded students the roster does not match "
+        "(exit code 1 when there are any).")
     _add_out(export, must_exist=True)
+    export.add_argument("--format", choices=("csv", "canvas", "moodle"), default="csv",
+                        help="csv: grades.csv only (default); canvas: also "
+                        "OUT/canvas_grades.csv for Canvas's Grades > Import; moodle: also "
+                        "OUT/moodle_grades.csv for Moodle's CSV grade import, or the filled "
+                        "grading worksheet when --roster is one")
+    export.add_argument("--roster", type=Path, metavar="CSV",
+                        help="the class list downloaded from the LMS: Canvas's gradebook export "
+                        "(Grades > Export), Moodle's grade export (Plain text file), a "
+                        "participants list or an assignment's grading worksheet; students are "
+                        "matched by id, SIS login, e-mail, then name")
+    export.add_argument("--column", action="append", metavar="ID=TITLE",
+                        help="put assignment ID's grades in the LMS column TITLE, e.g. "
+                        "--column '01_vectorization=Vectorization (4821)' (repeatable; default: "
+                        "the roster's column of that name, else a new column named ID)")
+    export.add_argument("--points", choices=("raw", "percent", "lms"),
+                        help="raw: the score after any late penalty, in the master's points "
+                        "(default); percent: 0-100; lms: scaled to the LMS's points possible "
+                        "(Canvas's Points Possible row, a worksheet's Maximum Grade)")
+    export.add_argument("--missing", choices=("keep", "zero"),
+                        help="a roster student who did not hand the assignment in: keep the "
+                        "roster's cell, so the import changes nothing (default), or zero")
 
     demo = commands.add_parser(
         "demo", help="run the course end to end on a sample class (make demo)",
@@ -268,12 +292,45 @@ def run_feedback(args) -> int:
 def run_export(args) -> int:
     """The export command."""
     from autograding.reports.export import export_outputs
+    from autograding.reports.lms_export import LmsSettings, export_for_lms, load_roster
+    from autograding.reports.roster import RosterError
     from autograding.reports.summary import summary_table
 
-    result = export_outputs(_existing_out(args), _db_url(args))
+    if args.format != "csv" and args.roster is None:
+        raise UsageError(f"--format {args.format} needs --roster: the class list downloaded "
+                         "from the LMS (Canvas: Grades > Export; Moodle: Grades > Export > "
+                         "Plain text file)")
+    if args.format == "csv" and (args.column or args.points or args.missing):
+        raise UsageError("--column, --points and --missing shape the LMS file: use them with "
+                         "--format canvas or moodle")
+    columns = tuple(tuple(part.strip() for part in text.split("=", 1)) for text in args.column
+                    or ())
+    if any(len(pair) != 2 or not all(pair) for pair in columns):
+        raise UsageError("--column takes ASSIGNMENT=TITLE, e.g. "
+                         "--column '01_vectorization=Vectorization (4821)'")
+    settings = LmsSettings(args.format, args.roster, columns, args.points or "raw",
+                           args.missing or "keep")
+    out, db_url = _existing_out(args), _db_url(args)
+    try:
+        roster = load_roster(settings)
+        result = export_outputs(out, db_url)
+        lms = roster and export_for_lms(args.out, result.rows, settings, roster)
+    except RosterError as err:
+        raise UsageError(str(err)) from None
     print(summary_table(result.rows))
     print(f"grades: {result.csv_path}\nplot:   {result.plot_path or '(nothing graded yet)'}")
-    return 0
+    if not lms:
+        return 0
+    for note in lms.notes:
+        print(f"note: {note}", file=sys.stderr)
+    for match in lms.matching.problems:
+        print(f"{match.student_id}: {match.problem}", file=sys.stderr)
+    if lms.path:
+        print(f"{args.format}: {lms.path} ({len(roster.rows)} roster students, {lms.written} "
+              f"grades, {lms.filled} zeros for missing work)")
+    print(f"unmatched: {lms.unmatched_path} ({len(lms.matching.problems)} graded students "
+          "not matched to one roster row)")
+    return 1 if lms.matching.problems else 0
 
 
 def run_release(args) -> int:

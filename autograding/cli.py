@@ -188,6 +188,17 @@ def build_parser() -> argparse.ArgumentParser:
                         help="a roster student who did not hand the assignment in: keep the "
                         "roster's cell, so the import changes nothing (default), or zero")
 
+    similarity = commands.add_parser(
+        "similarity", help="report pairs of students with similar answer cells (copydetect)",
+        description="Compare the answer cells of every pair of students per assignment "
+        "(copydetect's winnowing fingerprints; names, comments and blank lines do not count, "
+        "the released notebook's code never counts; no student code runs) and write "
+        "DIR/similarity/similarity.csv (every pair, highest first) and similarity.html (the "
+        "pairs over the threshold, side by side, shared code highlighted).")
+    from autograding.similarity import add_arguments as add_similarity_arguments
+
+    add_similarity_arguments(similarity)
+
     demo = commands.add_parser(
         "demo", help="run the course end to end on a sample class (make demo)",
         description="Execute the masters, release, build a sample class of 20+ students "
@@ -361,8 +372,16 @@ def run_demo(args) -> int:
     return int(demo.run_demo() or 0)
 
 
+def run_similarity(args) -> int:
+    """The similarity command (autograding.similarity)."""
+    from autograding.similarity import run
+
+    return run(args, PROG)
+
+
 COMMANDS = {"release": run_release, "intake": run_intake, "grade": run_grade,
-            "feedback": run_feedback, "export": run_export, "demo": run_demo}
+            "feedback": run_feedback, "export": run_export, "demo": run_demo,
+            "similarity": run_similarity}
 
 
 def main(argv=None) -> int:

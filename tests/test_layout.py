@@ -20,6 +20,7 @@ ALLOWED = {
     "reports": {"grading", "engine", "course"},
     "intake": {"course", "grading"},
     "demo": {"engine", "grading", "reports", "course", "intake", "api"},
+    "similarity": {"course", "grading"},
 }
 # Not a module of the grader: nbgrader reads the course's config file (ARCHITECTURE.md still
 # lists it).

@@ -1,4 +1,4 @@
-"""`linreg-grader` / `python -m autograding`: release, intake, grade, feedback, export, demo."""
+"""`linreg-grader` / `python -m autograding`: every stage of the course kit as a command."""
 
 from __future__ import annotations
 

@@ -8,7 +8,7 @@ import pytest
 
 from autograding.cli import build_parser, main, parse_size
 
-COMMANDS = ["release", "intake", "grade", "feedback", "export", "demo"]
+COMMANDS = ["release", "intake", "grade", "feedback", "export", "similarity", "demo"]
 
 
 def _subparsers(parser):

@@ -15,6 +15,7 @@ Modules:
 - roster: which student hands in which kind, and the kind -> builder table.
 - oracles: plain nbclient reference runs of benign notebooks, cached by content and code.
 - builder: writes the class to disk and computes every expected score (SampleClass).
+- late: the demo's course with due dates, and the hand-ins that come late (timestamp.txt).
 - command: the `demo` command, its options and its got/expected table.
 """
 

@@ -3,14 +3,15 @@
 Each student copy starts from the released notebook (nbgrader's generate_assignment, through
 autograding.course.release) and gets its answers from the masters' solutions. Expected scores
 are never typed in: they are the masters' points of the test cells expected to pass in a
-reference run (autograding.demo.oracles), or zero, as each submission's rule says.
+reference run (autograding.demo.oracles), or zero, as each submission's rule says; a late
+hand-in (autograding.demo.late.hand_in_late) then loses what the course's late policy takes.
 """
 
 from __future__ import annotations
 
 import shutil
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from autograding.course.release import COURSE_ROOT
@@ -30,11 +31,13 @@ class SampleClass:
     expected_cells: dict[tuple[str, str], dict[str, float]]
     max_scores: dict[str, float]
     oracle_seconds: float = 0.0
+    penalties: dict[tuple[str, str], float] = field(default_factory=dict)  # late hand-ins
 
     @property
     def expected(self) -> dict[tuple[str, str], float]:
-        """{(student, assignment): expected total score}."""
-        return {key: float(sum(cells.values())) for key, cells in self.expected_cells.items()}
+        """{(student, assignment): expected total score, after any late penalty}."""
+        return {key: round(float(sum(cells.values())) - self.penalties.get(key, 0.0), 6)
+                for key, cells in self.expected_cells.items()}
 
     @property
     def needs_sandbox(self) -> set[tuple[str, str]]:

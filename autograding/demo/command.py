@@ -2,6 +2,8 @@
 
 The run prints a students x assignments table of got/expected scores and fails if any
 submission differs from its expected score (escape attempts excepted when no sandbox ran).
+Scores are after the late penalty: the class is graded against out/course/, the course with
+due dates, where three hand-ins are late (autograding.demo.late).
 """
 
 from __future__ import annotations
@@ -11,8 +13,10 @@ import shutil
 import time
 from pathlib import Path
 
+from autograding.course.release import COURSE_ROOT
 from autograding.demo.assignments import available_assignments
 from autograding.demo.builder import SampleClass, make_sample_class, sandboxed
+from autograding.demo.late import hand_in_late, late_hand_ins, make_demo_course
 from autograding.demo.roster import FULL_STUDENTS, ROSTER_SIZE
 
 DEMO_MARKER = ".linreg-demo"
@@ -59,19 +63,22 @@ def run_demo(out_dir="demo-out", *, n_students: int = ROSTER_SIZE, workers=None,
     if out.exists() and any(out.iterdir()) and not (out / DEMO_MARKER).exists():
         echo(f"{out}: exists and was not made by the demo; pass another folder")
         return 2
-    for sub in ("submitted", "graded", "release"):
+    for sub in ("submitted", "graded", "release", "course"):
         shutil.rmtree(out / sub, ignore_errors=True)
     out.mkdir(parents=True, exist_ok=True)
     (out / DEMO_MARKER).write_text("made by `python -m autograding demo`\n")
     started = time.monotonic()
     ids = available_assignments(course_root)
     released = release_notebooks(course_root, out / "release", ids)
+    course = make_demo_course(out / "course", Path(course_root or COURSE_ROOT), ids)
+    late = late_hand_ins(course, ids)
     echo(f"1/4 released {len(released)} student notebooks into {out / 'release'}")
     echo("2/4 running the masters and the reference notebooks (cached after the first run)")
     sample = make_sample_class(out / "submitted", n_students, course_root=course_root,
                                workers=workers or 2, released_dir=out / "release", echo=echo)
+    hand_in_late(sample, late)
     for name, points in sample.max_scores.items():
-        got = sample.expected.get((FULL_STUDENTS[0][0], name))
+        got = sum(sample.expected_cells[(FULL_STUDENTS[0][0], name)].values())
         echo(f"  master {name}: {got:g}/{points:g} points"
              + ("" if got == points else "  <- the master fails its own tests"))
     students = {s.student for s in sample.submissions}
@@ -83,16 +90,20 @@ def run_demo(out_dir="demo-out", *, n_students: int = ROSTER_SIZE, workers=None,
     limits = Limits(cell_timeout=cell_timeout, notebook_timeout=max(120.0, 6 * cell_timeout))
     echo(f"3/4 grading in parallel (cell timeout {cell_timeout:g} s)")
     report = grade_submissions(out / "submitted", out / "graded", workers=workers,
-                               limits=limits, course_root=course_root, force=True)
-    table, wrong = grade_table(sample, report.totals())
-    echo("4/4 grades (got/expected; ! marks a difference)")
+                               limits=limits, course_root=course, force=True)
+    totals, late_lines = final_totals(report)
+    table, wrong = grade_table(sample, totals)
+    echo("4/4 grades after late penalties (got/expected; ! marks a difference)")
     echo(table)
+    echo(f"late hand-ins (due dates: {course / 'nbgrader_config.py'})")
+    echo(f"  policy: {late.policy.description}")
+    echo("\n".join(late_lines) or "  none")
     echo(f"\n{len(sample.submissions)} submissions graded in {report.seconds:.0f} s "
          f"(sandbox: {report.sandbox or 'n/a'}); total demo time "
          f"{time.monotonic() - started:.0f} s")
     leaky = set() if sandboxed(report.sandbox) else sample.needs_sandbox
     mismatched = [k for k in sample.expected
-                  if not math.isclose(report.totals().get(k, -1), sample.expected[k])
+                  if not math.isclose(totals.get(k, -1), sample.expected[k])
                   and k not in leaky]
     if leaky:
         echo(f"note: graded without a sandbox, so {len(leaky)} escape attempts may score "
@@ -113,6 +124,20 @@ def run_demo(out_dir="demo-out", *, n_students: int = ROSTER_SIZE, workers=None,
         return 1
     echo("every submission got exactly its expected score")
     return 0
+
+
+def final_totals(report) -> tuple[dict, list[str]]:
+    """({(student, assignment): score after the late penalty}, the summary's lines on the
+    late hand-ins), from the batch's gradebook."""
+    from autograding.reports.grades_csv import grade_rows
+    from autograding.reports.summary import late_lines
+
+    _, rows = grade_rows(report.db_url)
+    penalty = {(r["student_id"], r["assignment"]): float(r["late_submission_penalty"] or 0.0)
+               for r in rows}
+    totals = {key: round(total - penalty.get(key, 0.0), 6)
+              for key, total in report.totals().items()}
+    return totals, late_lines(rows)
 
 
 def add_arguments(parser) -> None:

@@ -4,6 +4,8 @@ The masters' cells go into the gradebook through nbgrader's own GenerateAssignme
 SaveCells preprocessor stores every nbgrader cell WITH its hidden tests), run into a throw-away
 release folder. Everything later (restoring test cells, redacting feedback, exporting) reads the
 cells back from the gradebook, so `feedback` and `export` need nothing but the gradebook.
+Registering also writes each assignment's due date from the course's nbgrader_config.py
+(autograding.grading.due_dates), where nbgrader's AssignLatePenalties reads it.
 """
 
 from __future__ import annotations
@@ -116,6 +118,7 @@ class MasterNotebook:
     cells: list[MasterCell] = field(default_factory=list)
     sha256: str = ""
     path: Path | None = None  # the master file (None when read from the gradebook alone)
+    late_rule: str = ""  # due date and late policy (CourseLatePolicy.rule) when registered
 
     def cell(self, grade_id: str) -> MasterCell | None:
         """The master cell with this grade id, or None."""
@@ -277,12 +280,29 @@ def use_in_process_alembic_head() -> None:
     nbgrader.api.get_alembic_version = alembic_head
 
 
+def course_late_policy(course_root: Path):
+    """The course's due dates and late policy (autograding.grading.due_dates), checked
+    against its masters; raises GradebookError naming the config file and the fix."""
+    from autograding.grading.due_dates import LatePolicyError, load_course_policy
+
+    try:
+        policy = load_course_policy(course_root)
+        policy.check_assignments(find_masters(course_root))
+    except LatePolicyError as err:
+        raise GradebookError(str(err)) from None
+    return policy
+
+
 def register_masters(db_url: str, course_root: Path, assignment_ids=None) -> dict:
-    """Store the masters in the gradebook (when changed) and return {assignment: [masters]}."""
+    """Store the masters in the gradebook (when changed), each assignment with the due date
+    of the course's nbgrader_config.py (none if it names none); {assignment: [masters]}."""
     from nbgrader.api import Gradebook
+
+    from autograding.grading.due_dates import store_due_date
 
     use_in_process_alembic_head()
     course_root = Path(course_root)
+    policy = course_late_policy(course_root)
     found = find_masters(course_root, assignment_ids)
     masters = {}
     for assignment_id, paths in found.items():
@@ -291,7 +311,10 @@ def register_masters(db_url: str, course_root: Path, assignment_ids=None) -> dic
         if not up_to_date:
             _generate_into_gradebook(db_url, course_root, assignment_id)
         with Gradebook(db_url, COURSE_ID) as gb:
+            store_due_date(gb, assignment_id, policy.due_date(assignment_id))
             masters[assignment_id] = [_read_master(gb, assignment_id, p) for p in paths]
+        for master in masters[assignment_id]:
+            master.late_rule = policy.rule(assignment_id)
     return masters
 
 
@@ -327,6 +350,7 @@ _PREPROCESSOR_MODULES = (
     "nbgrader.preprocessors.overwritekernelspec",
     "nbgrader.preprocessors.saveautogrades",
     "nbgrader.preprocessors.getgrades",
+    "nbgrader.preprocessors.latesubmissions",
 )
 
 

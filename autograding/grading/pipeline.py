@@ -2,10 +2,12 @@
 
 nbgrader's `Autograde` converter sanitizes a submission (ClearOutput, DeduplicateIds,
 OverwriteKernelspec, OverwriteCells, CheckCellMetadata), executes it, then limits its output
-and saves the scores. The same steps run here, in the same order; autograding.grading.sanitize
-adds two steps of its own (restoring grading metadata and deleted cells) and has two of
-nbgrader's tell the student what they changed. Execution sits
-between the two lists, in the engine's sandbox, in a worker.
+and saves the scores, then assigns late penalties. The same steps run here, in the same order;
+autograding.grading.sanitize adds two steps of its own (restoring grading metadata and deleted
+cells) and has two of nbgrader's tell the student what they changed. Execution sits
+between the two lists, in the engine's sandbox, in a worker. Only the late-penalty step is
+made with the course's nbgrader_config.py (its plugin_class and policy); the others keep
+nbgrader's defaults.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from pathlib import Path
 
 import nbformat
 from nbgrader.preprocessors import (
+    AssignLatePenalties,
     CheckCellMetadata,
     ClearOutput,
     LimitOutput,
@@ -45,7 +48,10 @@ SANITIZE = (
 RECORD = (
     LimitOutput,
     SaveScores,  # nbgrader's SaveAutoGrades with autograding.grading.scoring's rule
+    AssignLatePenalties,  # nbgrader's; the course config's plugin_class (grading/late_policy)
 )
+# The steps made with the course's config; every other step keeps nbgrader's defaults.
+COURSE_CONFIGURED = (AssignLatePenalties,)
 
 
 @dataclass
@@ -56,11 +62,13 @@ class Prepared:
     comments: list[str] = field(default_factory=list)
 
 
-def run(steps, nb, resources: dict):
-    """Apply each preprocessor of `steps` in order; returns (nb, resources)."""
+def run(steps, nb, resources: dict, config=None):
+    """Apply each preprocessor of `steps` in order, those of COURSE_CONFIGURED made with
+    `config` (the course's, a traitlets Config); returns (nb, resources)."""
     log = quiet_logger()
     for step in steps:
-        nb, resources = step(log=log).preprocess(nb, resources)
+        options = {"config": config} if config is not None and step in COURSE_CONFIGURED else {}
+        nb, resources = step(log=log, **options).preprocess(nb, resources)
     return nb, resources
 
 
@@ -71,9 +79,15 @@ def sanitize(nb, master, resources: dict):
     return nb, resources["autograding"]["comments"]
 
 
-def record(nb, resources: dict):
-    """RECORD applied to an executed notebook: output limited, scores in the gradebook."""
-    return run(RECORD, nb, resources)
+def record(nb, resources: dict, config=None):
+    """RECORD applied to an executed notebook: output limited, scores and late penalty (by
+    the course's `config`) in the gradebook."""
+    return run(RECORD, nb, resources, config)
+
+
+def assign_late_penalty(nb, resources: dict, config=None):
+    """Only the late-penalty step, for a notebook whose scores were set without RECORD."""
+    return run(COURSE_CONFIGURED, nb, resources, config)
 
 
 def prepare_submission(path: Path, master: MasterNotebook, resources: dict,

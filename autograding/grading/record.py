@@ -3,7 +3,9 @@
 The parent is the only writer of the gradebook and of out/. For each notebook it writes the
 gradebook rows, the autograded notebook, whatever the caller's notebook writers make of it
 (feedback pages: autograding.api passes autograding.reports'), then the done-marker, so a batch
-killed at any point redoes the notebook and counts nothing twice.
+killed at any point redoes the notebook and counts nothing twice. The submission's time comes
+from nbgrader's timestamp.txt beside the notebook; without a readable one it has no time and
+is never late.
 """
 
 from __future__ import annotations
@@ -14,9 +16,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from autograding.grading.files import atomic_write, autograded_path, marker_path
+from autograding.grading.gradebook import course_late_policy
 from autograding.grading.settings import BatchPlan
 from autograding.grading.submission import SubmissionError, read_bytes_safely
 from autograding.grading.tasks import Task
+
+STAMP_MAX_BYTES = 200  # nbgrader's timestamp.txt holds one line
 
 # A notebook writer: called with the finished notebook and its task; made once per batch by a
 # factory that gets the batch plan and the batch's open gradebook.
@@ -40,6 +45,8 @@ class NotebookRecorder:
         self.gb = gradebook
         self.writers = [make(plan, gradebook) for make in hooks.notebook_writers]
         self.sandboxes = set()
+        # The course's nbgrader config, for nbgrader's AssignLatePenalties (its late policy).
+        self.late_config = course_late_policy(plan.course).config
 
     def prepare(self, task: Task):
         """(job, comments) to execute, or (None, comments) when the notebook gets zero."""
@@ -65,18 +72,20 @@ class NotebookRecorder:
         """Scores into the gradebook, autograded notebook, writers' files, then the marker."""
         import nbformat
 
-        from autograding.grading.pipeline import record
+        from autograding.grading.pipeline import assign_late_penalty, record
 
-        stamp, stamp_notes = _read_timestamp(task.path.parent) if not task.refused else ({}, [])
+        stamp, stamp_notes = _read_timestamp(task.path.parent) if not task.refused else (None, [])
         comments = comments + stamp_notes
         self.gb.update_or_create_student(task.student)
-        self.gb.update_or_create_submission(task.assignment, task.student, **stamp)
+        # Always set (None too): a timestamp.txt removed since the last grading takes its time.
+        self.gb.update_or_create_submission(task.assignment, task.student, timestamp=stamp)
         seconds = 0.0
         if result is None:
             status = "invalid"
             nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell(
                 "**No gradable notebook**: every graded cell gets zero (see the comments above).")])
             self._zero(task)
+            assign_late_penalty(nb, task.resources(self.plan.db_url), self.late_config)
         else:
             status = "graded"
             nb = nbformat.reads(result["notebook"], as_version=4)
@@ -84,7 +93,7 @@ class NotebookRecorder:
             seconds = result["seconds"]
             self.sandboxes.add(result["sandbox"])
             _fail_after_dead_kernel(nb, result)
-            nb, _ = record(nb, task.resources(self.plan.db_url))
+            nb, _ = record(nb, task.resources(self.plan.db_url), self.late_config)
         nb.metadata["autograding"] = {"comments": comments, "status": status,
                                       "fingerprint": task.fingerprint, "seconds": seconds}
         out_dir = self.plan.out_dir
@@ -107,17 +116,25 @@ class NotebookRecorder:
         self.gb.db.commit()
 
 
-def _read_timestamp(folder: Path) -> tuple[dict, list[str]]:
-    """nbgrader's timestamp.txt of a submission folder, if present and sane."""
-    from nbgrader.utils import parse_utc
+def _read_timestamp(folder: Path) -> tuple[object, list[str]]:
+    """(naive UTC time or None, comments) from nbgrader's timestamp.txt of a submission folder;
+    a time without a zone is UTC, as nbgrader reads it."""
+    from autograding.grading.late_policy import TimeFormatError, parse_time
 
     path = folder / "timestamp.txt"
     if not path.exists() and not path.is_symlink():
-        return {}, []
+        return None, []
     try:
-        return {"timestamp": parse_utc(read_bytes_safely(path, 200).decode().strip())}, []
-    except (SubmissionError, ValueError, UnicodeDecodeError, OverflowError):
-        return {}, ["timestamp.txt could not be read; the submission time is unknown."]
+        text = read_bytes_safely(path, STAMP_MAX_BYTES).decode()
+        return parse_time(text, naive_is_utc=True), []
+    except SubmissionError:
+        why = f"not a regular file of at most {STAMP_MAX_BYTES} bytes"
+    except UnicodeDecodeError:
+        why = "not text"
+    except (TimeFormatError, OverflowError) as err:
+        why = str(err)
+    return None, [f"timestamp.txt could not be read ({why}); the submission time is unknown, "
+                  "so it is not counted as late."]
 
 
 def _missing_comment(task: Task) -> str:

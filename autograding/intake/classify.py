@@ -2,11 +2,14 @@
 
 The assignment comes from the file name, else from its folders, else from the notebook itself;
 a name that disagrees with the content is flagged, and corrupt notebooks are taken and flagged
-(the grader gives them zero with a comment).
+(the grader gives them zero with a comment). Only a time the LMS wrote into the name (a
+Blackboard attempt) is the submission's time; Canvas marks late files without a time, which
+is flagged.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import zipfile
 from dataclasses import dataclass
 
@@ -33,10 +36,26 @@ class Candidate:
     time: float
     time_from_name: bool
     copy_number: int
+    lms_time: bool = False  # `time` was written by the LMS: the submission's time
+    time_source: str = ""  # where `time` came from, for the report
 
 
-def classify(upload: Upload, ids: tuple, grade_ids: dict) -> Candidate | IntakeEntry:
-    """Recognise student and assignment of one upload, or say why it is skipped."""
+def _time_source(info: dict, zone: dt.tzinfo) -> str:
+    """Where an upload's time came from, and whether it is the submission's time."""
+    if info["lms_time"]:
+        return f"Blackboard attempt time in the file name (read in {zone})"
+    if info["timestamp"] is not None:
+        return ("none: the time in the file name was written by whoever named the file, not "
+                "by the LMS (it only orders copies)")
+    if info["lms_late"]:
+        return "none: Canvas names hold no time (Canvas marked this file late)"
+    return "none: the file's modification time is not a submission time"
+
+
+def classify(upload: Upload, ids: tuple, grade_ids: dict,
+             zone: dt.tzinfo = dt.timezone.utc) -> Candidate | IntakeEntry:
+    """Recognise student and assignment of one upload, or say why it is skipped (`zone`:
+    the zone of the times an LMS writes into file names)."""
     parts = [p for p in upload.path.split("/") if p not in ("", ".")]
     name = parts[-1]
     if any(p.lower() in JUNK_DIRS for p in parts[:-1]) or name.lower() in JUNK_FILES:
@@ -55,7 +74,7 @@ def classify(upload: Upload, ids: tuple, grade_ids: dict) -> Candidate | IntakeE
         return IntakeEntry(upload.label, "refused", f"unreadable: {err}")
     stem = NOTEBOOK_SUFFIX.sub("", name)
     reasons, flags = [], []
-    info = parse_name(stem, parts[:-1], ids)
+    info = parse_name(stem, parts[:-1], ids, zone)
     content_id, notebook_problem = content_assignment(data, ids, grade_ids)
     assignment = info["assignment"]
     if notebook_problem:
@@ -84,9 +103,13 @@ def classify(upload: Upload, ids: tuple, grade_ids: dict) -> Candidate | IntakeE
         reasons.append(f"student id {raw_student!r} -> {student!r}")
     if info["how"]:
         reasons.insert(0, info["how"])
+    if info["lms_late"]:
+        flags.append("Canvas marks it late, but its name holds no submission time: no "
+                     "timestamp.txt, so no late penalty unless you add one")
     renamed = parts[-3:] != [student, assignment, f"{assignment}.ipynb"]
     stamp = info["timestamp"]
     return Candidate(
         upload, data, student, assignment, renamed, reasons, flags,
         stamp if stamp is not None else upload.mtime, stamp is not None, info["copy"],
+        info["lms_time"], _time_source(info, zone),
     )

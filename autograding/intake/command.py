@@ -26,13 +26,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--force", action="store_true",
         help="replace submitted notebooks that already exist with different content",
     )
+    parser.add_argument(
+        "--lms-timezone", default="UTC", metavar="ZONE",
+        help="time zone of the attempt times in Blackboard's file names, which become the "
+        "submission times in timestamp.txt (default: UTC; e.g. Europe/Berlin)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
     """Run the intake command; 0 when every notebook found a place, 1 otherwise."""
     try:
         report = intake_uploads(
-            args.source, args.submitted, assignments=args.assignments, force=args.force
+            args.source, args.submitted, assignments=args.assignments, force=args.force,
+            lms_timezone=args.lms_timezone,
         )
     except IntakeError as err:
         print(f"intake failed: {err}", file=sys.stderr)

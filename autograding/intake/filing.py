@@ -3,7 +3,9 @@
 The latest copy wins: the timestamp written in its name, else its modification time, then the
 higher "(n)" copy number, then the last path in sort order; every other copy is listed as
 superseded. An existing submitted notebook is never overwritten unless forced, and nothing is
-written through a symbolic link.
+written through a symbolic link. A filed notebook gets nbgrader's timestamp.txt when the LMS
+wrote its time (a Blackboard attempt), and loses the timestamp.txt of the notebook it
+replaced otherwise; the report says which.
 """
 
 from __future__ import annotations
@@ -71,11 +73,27 @@ def _write_winner(candidate: Candidate, submitted_dir: Path, force: bool) -> Int
     tmp.write_bytes(candidate.data)
     os.utime(tmp, (candidate.upload.mtime, candidate.upload.mtime))
     os.replace(tmp, dest)
-    if candidate.time_from_name:
-        stamp = dt.datetime.fromtimestamp(candidate.time, dt.timezone.utc)
-        (folder / "timestamp.txt").write_text(stamp.strftime("%Y-%m-%d %H:%M:%S.%f UTC"))
-    action = "renamed" if candidate.renamed else "taken"
-    return _entry(candidate, action, how, dest)
+    entry = _entry(candidate, "renamed" if candidate.renamed else "taken", how, dest)
+    entry.submitted_at = _write_timestamp(folder, candidate)
+    entry.time_source = candidate.time_source
+    return entry
+
+
+def _write_timestamp(folder: Path, candidate: Candidate) -> str:
+    """nbgrader's timestamp.txt beside a newly filed notebook when the LMS wrote its time
+    (returns that text); otherwise a timestamp.txt left there belonged to the notebook this
+    one replaced, and is removed ("" returned)."""
+    path = folder / "timestamp.txt"
+    if not candidate.lms_time:
+        if path.exists() or path.is_symlink():
+            path.unlink()
+        return ""
+    stamp = dt.datetime.fromtimestamp(candidate.time, dt.timezone.utc)
+    text = stamp.strftime("%Y-%m-%d %H:%M:%S.%f UTC")
+    tmp = folder / ".timestamp.txt.intake-tmp"
+    tmp.write_text(text)
+    os.replace(tmp, path)  # replaces a link itself, never writes through it
+    return text
 
 
 def _entry(candidate: Candidate, action: str, reason: str, dest: Path | None = None):

@@ -2,11 +2,15 @@
 
 Recognised layouts (any mix):
 - flat ``<student>_<assignment>.ipynb`` (also ``Copy of``, ``(1)``, spaces, case, unicode);
-- Canvas ``<name>[_late]_<userid>_<submissionid>_<file>.ipynb`` -> student ``<name>_<userid>``;
-- Blackboard ``<title>_<user>_attempt_<YYYY-MM-DD-HH-MM-SS>[_<file>].ipynb``;
+- Canvas ``<name>[_late]_<userid>_<submissionid>_<file>.ipynb`` -> student ``<name>_<userid>``
+  (no time: only Canvas's `late` mark);
+- Blackboard ``<title>_<user>_attempt_<YYYY-MM-DD-HH-MM-SS>[_<file>].ipynb``: the attempt's
+  time, written by Blackboard, so a submission time (in the zone the caller names);
 - Moodle folders ``<Full Name>_<id>_assignsubmission_file_/<file>.ipynb`` -> the full name;
 - nested ``<student>/<assignment>/<file>.ipynb`` (nbgrader's own submitted/ layout too).
-Student ids are rebuilt from a safe character set, so a name never becomes a path.
+Student ids are rebuilt from a safe character set, so a name never becomes a path. A time
+anywhere else in a name orders copies but is no submission time: whoever named the file wrote
+it.
 """
 
 from __future__ import annotations
@@ -23,7 +27,8 @@ TIMESTAMP = re.compile(
     r"(?<!\d)(20\d\d)[-_.]?([01]\d)[-_.]?([0-3]\d)[T_ .-]?([0-2]\d)[-_.:h]?([0-5]\d)"
     r"(?:[-_.:m]?([0-5]\d))?(?!\d)"
 )
-CANVAS = re.compile(r"^(?P<name>[a-z][a-z0-9-]*)(?:_late)?_(?P<uid>\d+)_(?P<sid>\d+)_(?P<file>.+)$")
+CANVAS = re.compile(
+    r"^(?P<name>[a-z][a-z0-9-]*)(?P<late>_late)?_(?P<uid>\d+)_(?P<sid>\d+)_(?P<file>.+)$")
 BLACKBOARD = re.compile(
     r"^(?P<title>.*?)_(?P<user>[^_]+)_attempt_"
     r"(?P<ts>\d{4}-\d\d-\d\d-\d\d-\d\d-\d\d)(?:_(?P<file>.*))?$"
@@ -32,20 +37,25 @@ MOODLE_DIR = re.compile(r"^(?P<name>.+?)_(?P<pid>\d+)_assign(?:submission|feedba
 SAFE_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 
 
-def parse_name(stem: str, folders: list[str], ids: tuple) -> dict:
-    """Student, assignment, timestamp and copy number from a file name and its folders.
+def parse_name(stem: str, folders: list[str], ids: tuple, zone: dt.tzinfo = dt.timezone.utc
+               ) -> dict:
+    """Student, assignment, timestamp and copy number from a file name and its folders;
+    `lms_time` is True when the LMS wrote the timestamp (a Blackboard attempt, read in
+    `zone`), `lms_late` when Canvas marked the file late.
 
     Student priority: an LMS name pattern (Canvas, Blackboard), a Moodle submission folder,
     the folder above an assignment folder, the rest of a file name that names the assignment,
     and last the folder holding the file.
     """
-    info = {"student": "", "assignment": "", "timestamp": None, "copy": 0, "how": ""}
+    info = {"student": "", "assignment": "", "timestamp": None, "copy": 0, "how": "",
+            "lms_time": False, "lms_late": False}
     info["copy"] = max((int(n) for n in COPY_NUMBER.findall(stem)), default=0)
     stem = COPY_WORDS.sub(" ", COPY_NUMBER.sub(" ", stem)).strip()
     blackboard = BLACKBOARD.match(stem)
     canvas = CANVAS.match(stem)
     if blackboard:
-        info["timestamp"] = parse_timestamp(blackboard["ts"])
+        info["timestamp"] = parse_timestamp(blackboard["ts"], zone)
+        info["lms_time"] = info["timestamp"] is not None
         text = f"{blackboard['title']} {blackboard['file'] or ''}"
         info["assignment"] = find_assignment(text, ids)[0]
         info["student"], info["how"] = blackboard["user"], "Blackboard export name"
@@ -58,6 +68,7 @@ def parse_name(stem: str, folders: list[str], ids: tuple) -> dict:
         info["assignment"] = find_assignment(file_part, ids)[0]
         info["student"] = f"{canvas['name']}_{canvas['uid']}"
         info["how"] = "Canvas export name"
+        info["lms_late"] = bool(canvas["late"])
     if not info["how"]:
         stamp = TIMESTAMP.search(stem)
         if stamp:
@@ -112,14 +123,14 @@ def find_assignment(text: str, ids: tuple) -> tuple[str, str]:
     return best
 
 
-def parse_timestamp(text: str) -> float | None:
-    """Seconds since the epoch (UTC) of a timestamp written in a file name, or None."""
+def parse_timestamp(text: str, zone: dt.tzinfo = dt.timezone.utc) -> float | None:
+    """Seconds since the epoch of a timestamp written in a file name (in `zone`), or None."""
     match = TIMESTAMP.search(text)
     if not match:
         return None
     fields = [int(g) if g else 0 for g in match.groups()]
     try:
-        moment = dt.datetime(*fields, tzinfo=dt.timezone.utc)
+        moment = dt.datetime(*fields, tzinfo=zone)
     except ValueError:
         return None
     return moment.timestamp()

@@ -24,7 +24,9 @@ class IntakeEntry:
     destination: str = ""
     flags: list[str] = field(default_factory=list)
     sha256: str = ""
-    time: str = ""
+    time: str = ""  # the time that ordered copies, and its origin (name or mtime)
+    submitted_at: str = ""  # what timestamp.txt says now ("" when the upload has no LMS time)
+    time_source: str = ""  # where submitted_at came from, or why there is none
 
 
 @dataclass
@@ -86,6 +88,11 @@ class IntakeReport:
             whose = f"{e.student}/{e.assignment}" if e.student else e.assignment or "?"
             lines += textwrap.wrap(f"{e.source} ({e.action}, {whose}): {'; '.join(e.flags)}",
                                    width, initial_indent="  ", subsequent_indent="      ")
+        filed = [e for e in self.entries if e.action in ("taken", "renamed")]
+        if filed:
+            timed = sum(1 for e in filed if e.submitted_at)
+            lines.append(f"submission time from the LMS (timestamp.txt): {timed} of "
+                         f"{len(filed)} filed; the others are never late")
         summary = ", ".join(f"{n} {action}" for action, n in sorted(self.counts().items()))
         summary += f"; {len(flagged)} flagged" if flagged else ""
         lines.append(f"{len(self.entries)} uploaded files: {summary or 'none'}")

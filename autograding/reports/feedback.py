@@ -8,7 +8,8 @@ inputs), and an error keeps its type and message only when every frame of that c
 visible part; otherwise the student reads "a hidden test in this cell failed". A last scrub
 replaces any hidden-test line that still shows up anywhere. A table at the top lists each graded
 cell with its points and result, and the grader's comments (time-outs, dead kernel, restored
-cells, unreadable file).
+cells, unreadable file); when the assignment has a due date, the submission's lines above
+them: due date, submitted, late by, late penalty.
 """
 
 from __future__ import annotations
@@ -171,11 +172,44 @@ def _cell_result(cell) -> str:
     return "failed"
 
 
-def summary_html(nb, comments: list[str], absent=()) -> str:
+def late_lines(gb, student: str, assignment: str, notebook: str) -> list[str]:
+    """The submission's lines of the summary, from an open nbgrader Gradebook: due date,
+    submitted, late by, late penalty (none when the assignment has no due date and no
+    penalty)."""
+    from nbgrader.api import MissingEntry
+
+    from autograding.grading.late_policy import describe_delay, format_utc
+
+    try:
+        submission = gb.find_submission(assignment, student)
+        scored = gb.find_submission_notebook(notebook, assignment, student)
+    except MissingEntry:
+        return []
+    penalty = float(scored.late_submission_penalty or 0.0)
+    if submission.duedate is None and not penalty:
+        return []
+    extended = " (with your extension)" if submission.extension else ""
+    lines = [f"Due: {format_utc(submission.duedate) or 'no due date'}{extended}"]
+    if submission.timestamp is None:
+        lines.append("Submitted: no submission time recorded, so not counted as late")
+    else:
+        lines.append(f"Submitted: {format_utc(submission.timestamp)}")
+        late = submission.total_seconds_late
+        lines.append(f"Late by: {describe_delay(late)}" if late > 0 else "Late by: on time")
+    if penalty:
+        raw = float(scored.score)
+        lines.append(f"Late penalty: -{penalty:g} points ({raw:g} before, "
+                     f"{max(0.0, raw - penalty):g} after)")
+    elif submission.timestamp is not None and submission.total_seconds_late > 0:
+        lines.append("Late penalty: none under the course's policy")
+    return lines
+
+
+def summary_html(nb, comments: list[str], absent=(), late=()) -> str:
     """The table of graded cells and the grader's comments, as escaped HTML.
 
     `absent` lists (grade_id, score, points) of graded cells the notebook does not hold (a
-    missing or unreadable submission).
+    missing or unreadable submission); `late` the submission's lines (late_lines).
     """
     rows = []
     for cell in nb.cells:
@@ -193,6 +227,9 @@ def summary_html(nb, comments: list[str], absent=()) -> str:
     # Only tags nbconvert's raw-HTML cleaner keeps (no headings, p, th or tbody).
     parts = ["<div class='panel panel-info autograder-summary'><div class='panel-heading'>"
              "<b>Autograder results</b></div><div class='panel-body'>"]
+    if late:
+        parts.append("<div><b>Submission</b></div><ul class='autograder-late'>"
+                     + "".join(f"<li>{html.escape(line)}</li>" for line in late) + "</ul>")
     if rows:
         parts.append("<div><b>Graded cells</b></div><ul>" + "".join(rows) + "</ul>")
     if comments:
@@ -274,6 +311,17 @@ class FeedbackWriter:
                                    float(grade.max_score)))
         return absent
 
+    def _late_lines(self, student, assignment, notebook) -> list[str]:
+        """The submission's lines of the summary (late_lines), from the gradebook."""
+        from contextlib import nullcontext
+
+        from nbgrader.api import Gradebook
+
+        opened = nullcontext(self.gradebook) if self.gradebook else Gradebook(self.db_url,
+                                                                            COURSE_ID)
+        with opened as gb:
+            return late_lines(gb, student, assignment, notebook)
+
     def render(self, autograded_nb, student: str, assignment: str, notebook: str) -> str:
         """Feedback HTML of one autograded notebook (the notebook itself is not changed)."""
         import nbformat
@@ -294,8 +342,9 @@ class FeedbackWriter:
         comments = [_scrub_text(c, lines) for c in comments]
         nb.metadata.pop("autograding", None)
         absent = self._absent_grades(nb, student, assignment, notebook)
+        late = self._late_lines(student, assignment, notebook)
         nb.cells.insert(0, nbformat.v4.new_raw_cell(
-            summary_html(nb, comments, absent), metadata={"raw_mimetype": "text/html"}))
+            summary_html(nb, comments, absent, late), metadata={"raw_mimetype": "text/html"}))
         langinfo = nb.metadata.get("language_info", {})
         self._highlight.lexer = langinfo.get("pygments_lexer", langinfo.get("name", None))
         try:
@@ -305,7 +354,7 @@ class FeedbackWriter:
                             " only the results are shown.")
             body = ("<!DOCTYPE html><html><head><meta charset='utf-8'><title>"
                     f"{html.escape(notebook)}</title></head><body>"
-                    f"{summary_html(nb, comments, absent)}</body></html>")
+                    f"{summary_html(nb, comments, absent, late)}</body></html>")
         return body
 
 

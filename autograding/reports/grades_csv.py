@@ -10,6 +10,9 @@ Which rows: `grade` and `export` apply the same rule, and read it from the grade
 - status `graded`: the gradebook holds the student's submission; the row has its scores.
   A hand-in with nothing gradable (an empty assignment folder, a misnamed, empty or corrupt
   notebook) is graded: zero, and its feedback page says why.
+- duedate (the assignment's), timestamp (the submission's, from timestamp.txt): UTC, as
+  nbgrader keeps them; score = raw_score - late_submission_penalty (nbgrader's
+  AssignLatePenalties, by the course's policy), never below 0.
 - status `missing`: the gradebook holds no submission of that student for that assignment.
   timestamp, raw_score, late_submission_penalty, score and the cell columns stay empty, so
   an LMS import records no grade; max_score is filled.
@@ -71,10 +74,11 @@ def grade_rows(db_url: str) -> tuple[list[str], list[dict]]:
                                score=None)
                     row[STATUS_COLUMN] = MISSING
                 else:
+                    # nbgrader's rule; rounded, or 4.8 - 1.2 would print as 3.5999999999999996
                     penalty = submission.late_submission_penalty
                     row.update(timestamp=submission.timestamp, raw_score=submission.score,
                                late_submission_penalty=penalty,
-                               score=max(0.0, submission.score - (penalty or 0.0)))
+                               score=round(max(0.0, submission.score - (penalty or 0.0)), 6))
                     row[STATUS_COLUMN] = GRADED
                     for nb in submission.notebooks:
                         for grade in nb.grades:

@@ -1,8 +1,50 @@
-"""The terminal summary: one line per student, score or status per assignment, then means."""
+"""The terminal summary: one line per student, score or status per assignment, then means.
+
+Scores are after the late penalty (grades.csv's `score`); a `*` marks a score that lost points
+to it, and a list under the table names every hand-in submitted after its due date: how late,
+and its score before and after the penalty.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
+
 from autograding.reports.grades_csv import GRADED, MISSING, STATUS_COLUMN, grade_rows
+
+LATE_MARK = "*"
+
+
+def _number(text) -> float:
+    """A number column of a grades.csv row (empty: 0)."""
+    return float(text) if text not in (None, "") else 0.0
+
+
+def _seconds_late(row: dict) -> float:
+    """Seconds between a row's due date and its timestamp (0: on time, unknown or no due
+    date)."""
+    try:
+        due = dt.datetime.fromisoformat(row.get("duedate") or "")
+        submitted = dt.datetime.fromisoformat(row.get("timestamp") or "")
+    except ValueError:
+        return 0.0
+    return max(0.0, (submitted - due).total_seconds())
+
+
+def late_lines(rows: list[dict]) -> list[str]:
+    """One line per graded row submitted after its due date: how late, the penalty, scores."""
+    from autograding.grading.late_policy import describe_delay
+
+    lines = []
+    for row in sorted(rows, key=lambda r: (r["student_id"], r["assignment"])):
+        seconds = _seconds_late(row)
+        if (row.get(STATUS_COLUMN) or GRADED) != GRADED or seconds <= 0:
+            continue
+        penalty = _number(row.get("late_submission_penalty"))
+        cost = (f"{_number(row['raw_score']):g} - {penalty:g} = {_number(row['score']):g}"
+                if penalty else "no penalty")
+        lines.append(f"  {row['student_id']} {row['assignment']}: late by "
+                     f"{describe_delay(seconds)}, {cost}")
+    return lines
 
 
 def summary_table(rows: list[dict], notes: dict | None = None) -> str:
@@ -24,6 +66,8 @@ def summary_table(rows: list[dict], notes: dict | None = None) -> str:
             status = "-" if row is None else row.get(STATUS_COLUMN) or GRADED
             text = (f"{float(row['score']):g}/{float(row['max_score']):g}" if status == GRADED
                     else status)
+            if status == GRADED and _number(row.get("late_submission_penalty")) > 0:
+                text += LATE_MARK
             line += f"  {text:>{w}}"
         flag = (notes or {}).get(student)
         lines.append(line + (f"  {flag}" if flag else ""))
@@ -39,6 +83,10 @@ def summary_table(rows: list[dict], notes: dict | None = None) -> str:
             mean_line += f"  {mean:>{w}.2f}"
             count_line += f"  {f'{handed_in}/{len(statuses)}':>{w}}"
         lines += ["-" * len(header), mean_line, count_line]
+    late = late_lines(rows)
+    if late:
+        lines += [f"late hand-ins ({LATE_MARK}: the score lost points to the late penalty):",
+                  *late]
     return "\n".join(lines)
 
 

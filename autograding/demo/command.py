@@ -133,11 +133,7 @@ def final_totals(report) -> tuple[dict, list[str]]:
     from autograding.reports.summary import late_lines
 
     _, rows = grade_rows(report.db_url)
-    penalty = {(r["student_id"], r["assignment"]): float(r["late_submission_penalty"] or 0.0)
-               for r in rows}
-    totals = {key: round(total - penalty.get(key, 0.0), 6)
-              for key, total in report.totals().items()}
-    return totals, late_lines(rows)
+    return report.final_totals(), late_lines(rows)
 
 
 def add_arguments(parser) -> None:

@@ -27,11 +27,17 @@ class SubmissionResult:
     # handed in while others did: no scores) | error (not graded, retried next run)
     status: str = "graded"
     seconds: float = 0.0
+    late_penalty: float = 0.0  # points the course's late policy takes off (gradebook)
 
     @property
     def total(self) -> float:
-        """Points earned."""
+        """Points earned by the cells, before any late penalty."""
         return float(sum(self.scores.values()))
+
+    @property
+    def final_total(self) -> float:
+        """Points after the late penalty (never below 0): the grade an LMS should get."""
+        return max(0.0, self.total - self.late_penalty)
 
     @property
     def max_total(self) -> float:
@@ -63,8 +69,12 @@ class GradingReport:
         return {key: dict(r.scores) for key, r in self.results.items()}
 
     def totals(self) -> dict[tuple[str, str], float]:
-        """{(student, assignment): total score}."""
+        """{(student, assignment): points earned, before any late penalty}."""
         return {key: r.total for key, r in self.results.items()}
+
+    def final_totals(self) -> dict[tuple[str, str], float]:
+        """{(student, assignment): points after the late penalty}."""
+        return {key: r.final_total for key, r in self.results.items()}
 
     @property
     def feedback_dir(self) -> Path:
@@ -95,6 +105,9 @@ def collect_results(report: GradingReport, tasks, roster: list[str], settings) -
     with Gradebook(report.db_url, COURSE_ID) as gb:
         for task in tasks:
             _add_task(report, task, gb)
+        for (student, assignment), result in report.results.items():
+            if result.status in ("graded", "invalid"):
+                result.late_penalty = _late_penalty(gb, assignment, student)
         for key in missing_hand_ins(gb, roster, settings):
             if key in report.results:  # a hand-in the grader could not finish: status error
                 continue
@@ -102,6 +115,16 @@ def collect_results(report: GradingReport, tasks, roster: list[str], settings) -
             for notebook in gb.find_assignment(key[1]).notebooks:
                 for cell in notebook.grade_cells + notebook.task_cells:
                     result.max_scores[cell.name] = float(cell.max_score)
+
+
+def _late_penalty(gb, assignment: str, student: str) -> float:
+    """The late penalty nbgrader's AssignLatePenalties stored for a submission (0 if none)."""
+    from nbgrader.api import MissingEntry
+
+    try:
+        return float(gb.find_submission(assignment, student).late_submission_penalty or 0.0)
+    except MissingEntry:
+        return 0.0
 
 
 def _add_task(report: GradingReport, task, gb) -> None:

@@ -11,7 +11,9 @@ from autograding.grading.files import autograded_path, marker_path
 from autograding.grading.submission import SubmissionError, read_bytes_safely
 
 # Bump when a change to the pipeline can change scores: old markers then stop matching.
-PIPELINE_VERSION = "1"
+# 2: RECORD assigns late penalties; the fingerprint covers the late rule and timestamp.txt.
+PIPELINE_VERSION = "2"
+TIMESTAMP_BYTES = 200  # nbgrader's timestamp.txt holds one date
 
 
 @dataclass
@@ -108,9 +110,13 @@ def submitted_bytes(task: Task) -> tuple[bytes | None, str]:
 
 
 def fingerprint(task: Task, keep_copy: bool = False) -> str:
-    """sha256 over what decides the grade: the submitted bytes, the master, the pipeline.
-    Also notes the file's own digest, and with `keep_copy` keeps its bytes in the task."""
-    digest = hashlib.sha256(f"{PIPELINE_VERSION}\0{task.master.sha256}\0".encode())
+    """sha256 over what decides the grade: the submitted bytes, the master, the pipeline, the
+    assignment's due date and late policy, and the submission's timestamp.txt. Also notes the
+    file's own digest, and with `keep_copy` keeps its bytes in the task."""
+    late_rule = getattr(task.master, "late_rule", "")
+    digest = hashlib.sha256(
+        f"{PIPELINE_VERSION}\0{task.master.sha256}\0{late_rule}\0".encode())
+    digest.update(b"timestamp\0" + _timestamp_bytes(task) + b"\0")
     if task.refused:
         digest.update(b"refused\0" + task.refused.encode())
     else:
@@ -122,6 +128,20 @@ def fingerprint(task: Task, keep_copy: bool = False) -> str:
             task.digest = hashlib.sha256(data).hexdigest()
             task.snapshot = data if keep_copy else None
     return digest.hexdigest()
+
+
+def _timestamp_bytes(task: Task) -> bytes:
+    """The submission folder's timestamp.txt as it decides lateness, or why it cannot be read
+    (the grader then treats the hand-in as not late and says why)."""
+    if task.refused:
+        return b""
+    path = task.path.parent / "timestamp.txt"
+    if not path.exists() and not path.is_symlink():
+        return b""
+    try:
+        return b"file\0" + read_bytes_safely(path, TIMESTAMP_BYTES)
+    except SubmissionError as err:
+        return b"unreadable\0" + str(err).encode()
 
 
 def changed_submissions(tasks) -> list[str]:

@@ -21,9 +21,10 @@ from autograding.engine.mount_plan import default_hidden_paths
 from autograding.engine.notebook_run import NotebookRun
 from autograding.engine.sandbox import sandbox_mode
 from autograding.engine.servers import ServerDied
+from autograding.engine.zygote_client import Zygote
 
 __all__ = ["ExecutionResult", "Limits", "execute_notebook", "sandbox_mode", "shutdown",
-           "warm_up"]
+           "start_zygote", "warm_up"]
 
 DEFAULT_LIMITS = Limits()
 
@@ -33,12 +34,22 @@ def shutdown() -> None:
     servers.shutdown()
 
 
-def warm_up(sandbox: str = "auto", hidden: Iterable[str | os.PathLike] = ()) -> str:
-    """Start this process's fork-server now (e.g. in a pool initializer); return the mode."""
+def warm_up(sandbox: str = "auto", hidden: Iterable[str | os.PathLike] = (),
+            zygote: str | None = None) -> str:
+    """Start this process's fork-server now (e.g. in a pool initializer); return the mode.
+    With `zygote` (what start_zygote's Zygote.root names) the servers are forked from it."""
     mode = sandbox_mode(sandbox)
     key = _hidden_key(hidden)
+    if zygote:
+        servers.use_zygote(mode, key, zygote)
     servers.release(servers.acquire(mode, key))
     return mode
+
+
+def start_zygote(sandbox: str = "auto", hidden: Iterable[str | os.PathLike] = ()) -> Zygote:
+    """One warm import for a pool of workers (their warm_up's `zygote` is its root); it
+    starts importing now, in the background. Close it once the workers are done."""
+    return Zygote(sandbox_mode(sandbox), _hidden_key(hidden))
 
 
 def _hidden_key(hidden: Iterable[str | os.PathLike]) -> tuple[str, ...]:

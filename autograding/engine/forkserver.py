@@ -74,7 +74,7 @@ DEFAULT_MAX_DISK = 1 << 30
 MAX_COUNTED_FILES = 100_000
 
 
-def _prctl(option: int, value: int) -> None:
+def prctl(option: int, value: int) -> None:
     """Call prctl(2); best effort (only Linux has it)."""
     try:
         ctypes.CDLL(None, use_errno=True).prctl(option, value, 0, 0, 0)
@@ -243,12 +243,12 @@ class Server:
         try:
             os.setsid()
             # Without a PID namespace (--sandbox none) nothing else ends the kernel with us.
-            _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+            prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
             signal.set_wakeup_fd(-1)
             signal.signal(signal.SIGCHLD, signal.SIG_DFL)
             signal.signal(signal.SIGTERM, signal.SIG_DFL)  # the server's cleanup is not ours
             signal.signal(signal.SIGINT, signal.default_int_handler)
-            _prctl(PR_SET_DUMPABLE, 1)
+            prctl(PR_SET_DUMPABLE, 1)
             devnull = os.open(os.devnull, os.O_RDWR)
             log = os.open(job["log"], os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
             os.dup2(devnull, 0)
@@ -303,7 +303,7 @@ def drop_privileges() -> None:
     """Become $AUTOGRADING_SANDBOX_UID (set when the grader runs as root); no way back."""
     uid = os.environ.get("AUTOGRADING_SANDBOX_UID")
     if uid and os.getuid() == 0:
-        _prctl(PR_SET_NO_NEW_PRIVS, 1)
+        prctl(PR_SET_NO_NEW_PRIVS, 1)
         os.setgroups([])
         os.setgid(int(uid))
         os.setuid(int(uid))  # from root to non-root: clears permitted and effective caps
@@ -334,38 +334,56 @@ def _request_stop(*_) -> None:
 _stopping: list[bool] = []
 
 
-def main() -> None:
-    """Entry point: ``python -m autograding.engine.forkserver``."""
-    # The protocol owns the original stdin/stdout; stray prints from imports go to stderr.
+def take_protocol_fds() -> tuple[int, int]:
+    """The protocol owns the original stdin/stdout; stray prints from imports go to stderr."""
     proto_in, proto_out = os.dup(0), os.dup(1)
     null = os.open(os.devnull, os.O_RDONLY)
     os.dup2(null, 0)
     os.close(null)
     os.dup2(2, 1)
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    drop_privileges()
-    # Not dumpable: a kernel running as the same user cannot ptrace us or read our memory.
-    _prctl(PR_SET_DUMPABLE, 0)
-    pid_namespace = os.getpid() == 1
-    if not pid_namespace:
-        _prctl(PR_SET_CHILD_SUBREAPER, 1)
-        # SIGTERM, not SIGKILL, when the grader dies (even by kill -9): the server then kills
-        # what its jobs started (the `finally` below), which no PID namespace does for it.
-        signal.signal(signal.SIGTERM, _request_stop)
-        _prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
-        parent = int(os.environ.get("AUTOGRADING_CLIENT_PID", "0"))
-        if parent and os.getppid() != parent:
-            return
+    return proto_in, proto_out
+
+
+def watch_grader(parent: int) -> bool:
+    """Without a PID namespace (--sandbox none): take in the job's orphans and clean up when
+    `parent` (the process that started us) dies; False if it is gone already."""
+    prctl(PR_SET_CHILD_SUBREAPER, 1)
+    # SIGTERM, not SIGKILL, when the grader dies (even by kill -9): the server then kills
+    # what its jobs started (the `finally` of serve), which no PID namespace does for it.
+    signal.signal(signal.SIGTERM, _request_stop)
+    prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    return not (parent and os.getppid() != parent)
+
+
+def preload_all() -> dict:
+    """Import $AUTOGRADING_PRELOAD (comma-separated) or DEFAULT_PRELOAD; what the ready event
+    reports about it."""
     started = time.monotonic()
     names = os.environ.get("AUTOGRADING_PRELOAD")
     failed = preload(names.split(",") if names else list(DEFAULT_PRELOAD))
-    server = Server(proto_in, proto_out, pid_namespace)
-    server.send(event="ready", pid=os.getpid(), preload_seconds=time.monotonic() - started,
-                failed=failed, uid=os.getuid())
+    return {"preload_seconds": time.monotonic() - started, "failed": failed}
+
+
+def serve(proto_in: int, proto_out: int, preloaded: dict) -> None:
+    """Say ready, then run jobs until the client is done; kill what is left at the end."""
+    server = Server(proto_in, proto_out, pid_namespace=os.getpid() == 1)
+    server.send(event="ready", pid=os.getpid(), uid=os.getuid(), **preloaded)
     try:
         server.serve()
     finally:
         server.kill_all()
+
+
+def main() -> None:
+    """Entry point: ``python -m autograding.engine.forkserver``."""
+    proto_in, proto_out = take_protocol_fds()
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    drop_privileges()
+    # Not dumpable: a kernel running as the same user cannot ptrace us or read our memory.
+    prctl(PR_SET_DUMPABLE, 0)
+    if os.getpid() != 1 and not watch_grader(int(os.environ.get("AUTOGRADING_CLIENT_PID", "0"))):
+        return
+    serve(proto_in, proto_out, preload_all())
 
 
 if __name__ == "__main__":

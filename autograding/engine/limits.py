@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from nbformat import NotebookNode
+if TYPE_CHECKING:  # nbformat imports jsonschema: 1 s for a process that only needs Limits
+    from nbformat import NotebookNode
 
 
 @dataclass(frozen=True)

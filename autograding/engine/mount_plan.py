@@ -113,10 +113,12 @@ def _way_in(path: str, covered: list[str]) -> list[list[str]]:
             if any(_is_within(parent, c) and parent != c for c in covered)]
 
 
-def sandbox_plan(scratch: str, hidden: list[str]) -> list[list[str]]:
+def sandbox_plan(scratch: str, hidden: list[str],
+                 aliases: list[tuple[str, str]] = ()) -> list[list[str]]:
     """The host read-only, private folders and `hidden` covered, Python and the course
     packages shown again, and `scratch` (with its shm folder as /dev/shm) the one writable
-    place."""
+    place. Each (folder, path) of `aliases` shows a folder of the scratch at another path too
+    (where a process forked into this sandbox expects its old home)."""
     hidden = [_realpath(p) for p in hidden]
     private = [p for p in PRIVATE_DIRS if os.path.isdir(p) and not os.path.islink(p)]
     covered = private + hidden
@@ -132,6 +134,8 @@ def sandbox_plan(scratch: str, hidden: list[str]) -> list[list[str]]:
                     remount)
     steps += _way_in(scratch, covered)
     steps += [["bind", scratch, scratch], ["bind", os.path.join(scratch, "shm"), "/dev/shm"]]
+    for folder, path in aliases:
+        steps += _way_in(path, covered) + [["bind", folder, path]]
     # Read-only last: mount points inside these folders had to be created first.
     steps += [["remount-ro", path] for path in remount + ["/dev"]]
     return steps + [["chdir", scratch]]

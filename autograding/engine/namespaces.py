@@ -4,7 +4,7 @@
 as PID 1 of new PID, mount, network, IPC and UTS namespaces (and a user namespace when not
 root), in the view of the host that SPEC's mount plan describes (autograding.engine.mount_plan:
 the same steps bubblewrap gets). SPEC is JSON: {"root": an empty folder to build the view
-in, "plan": [...]}.
+in, "plan": [...], "root_caps": the capabilities COMMAND keeps as root}.
 
 Only the standard library and libc's unshare(2), mount(2) and pivot_root(2), which every Linux
 has; a normal user needs unprivileged user namespaces. Processes:
@@ -13,6 +13,10 @@ has; a normal user needs unprivileged user namespaces. Processes:
   The init applies the plan, pivots into it and execs COMMAND, which stays PID 1: when it
   ends, the kernel kills everything left in the namespace. The launcher waits and exits with
   its status; it dies with the grader (parent-death signal), and the init with the launcher.
+
+``enter`` builds the same sandbox for a process forked from the warm zygote (zygote.py): that
+process is the launcher, and its init returns (no exec), keeping the imports it was forked
+with.
 """
 
 from __future__ import annotations
@@ -39,8 +43,11 @@ MNT_DETACH = 2
 # clear those the parent namespace set (they are locked).
 LOCKABLE_FLAGS = {"nosuid": MS_NOSUID, "nodev": MS_NODEV, "noexec": MS_NOEXEC,
                   "noatime": MS_NOATIME, "nodiratime": MS_NODIRATIME, "relatime": MS_RELATIME}
-PR_SET_PDEATHSIG, PR_CAPBSET_DROP, PR_SET_NO_NEW_PRIVS = 1, 24, 38
-CAP_SETGID, CAP_SETUID = 6, 7
+PR_SET_PDEATHSIG, PR_SET_DUMPABLE, PR_CAPBSET_DROP, PR_SET_NO_NEW_PRIVS = 1, 4, 24, 38
+# The capabilities a sandboxed program may keep as root (sandbox.Program.root_caps).
+CAPS = {"CAP_SETGID": 6, "CAP_SETUID": 7, "CAP_SETPCAP": 8, "CAP_NET_ADMIN": 12,
+        "CAP_SYS_ADMIN": 21}
+LINUX_CAPABILITY_VERSION_3 = 0x20080522
 # pivot_root has no libc wrapper; mount_setattr (Linux 5.12+) has the same number everywhere.
 SYS_PIVOT_ROOT = {"x86_64": 155, "aarch64": 41, "arm64": 41, "riscv64": 41, "ppc64le": 203,
                   "s390x": 217, "i686": 217, "armv7l": 218}
@@ -188,13 +195,37 @@ def _loopback_up() -> None:
         fcntl.ioctl(sock, SIOCSIFFLAGS, ifreq)
 
 
-def _keep_only_setuid_caps() -> None:
-    """As root: what COMMAND gets at exec is CAP_SETUID/SETGID only, to drop to its uid."""
+def _keep_only_caps(keep: list[str]) -> None:
+    """As root: what COMMAND gets at exec is `keep` only (CAP_SETUID/SETGID to drop to its
+    uid; the zygote also what building a sandbox for each fork-server takes)."""
+    numbers = {CAPS[name] for name in keep}
     with open("/proc/sys/kernel/cap_last_cap") as f:
         last = int(f.read())
     for cap in range(last + 1):
-        if cap not in (CAP_SETUID, CAP_SETGID):
+        if cap not in numbers:
             _prctl(PR_CAPBSET_DROP, cap)
+
+
+def _drop_all_caps(uid: int | None) -> None:
+    """Keep no capability at all, now or after any exec, and become `uid` when given (as
+    root); checked, since a kernel forked from us must hold none."""
+    with open("/proc/sys/kernel/cap_last_cap") as f:
+        last = int(f.read())
+    for cap in range(last + 1):
+        _prctl(PR_CAPBSET_DROP, cap)
+    if uid is not None:
+        os.setgroups([])
+        os.setgid(uid)
+        os.setuid(uid)
+    header = struct.pack("Ii", LINUX_CAPABILITY_VERSION_3, 0)
+    data = ctypes.create_string_buffer(4 * 6)  # two (effective, permitted, inheritable) sets
+    _check(_libc.capset(ctypes.c_char_p(header), data), "capset")
+    _prctl(PR_SET_NO_NEW_PRIVS, 1)
+    with open("/proc/self/status") as f:
+        held = [line.split()[0] for line in f if line.startswith("Cap")
+                and int(line.split()[1], 16) != 0]
+    if held or (uid is not None and (os.getuid() != uid or os.geteuid() != uid)):
+        raise SetupError(0, f"could not drop privileges ({', '.join(held) or 'uid'} left)")
 
 
 def _map_ids(uid: int, gid: int) -> None:
@@ -207,8 +238,8 @@ def _map_ids(uid: int, gid: int) -> None:
         f.write(f"{gid} {gid} 1")
 
 
-def _init(spec: dict, command: list[str], launcher_alive: int, as_root: bool) -> None:
-    """PID 1 of the new namespace: build the view, then become COMMAND (never returns)."""
+def _wait_for_launcher(launcher_alive: int) -> None:
+    """Die with the process that made the namespaces; it may be gone already."""
     _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
     os.set_blocking(launcher_alive, False)
     try:
@@ -218,6 +249,10 @@ def _init(spec: dict, command: list[str], launcher_alive: int, as_root: bool) ->
         pass
     os.close(launcher_alive)
     os.setsid()
+
+
+def _build_view(spec: dict) -> None:
+    """In PID 1 of the new namespaces: apply the plan, pivot into it, bring up loopback."""
     # Nothing mounted here may reach the host's namespace.
     _mount(None, "/", None, MS_REC | MS_PRIVATE)
     root = os.path.realpath(spec["root"])
@@ -233,10 +268,66 @@ def _init(spec: dict, command: list[str], launcher_alive: int, as_root: bool) ->
     _pivot(root)
     os.chdir(workdir)
     _loopback_up()
+
+
+def _init(spec: dict, command: list[str], launcher_alive: int, as_root: bool) -> None:
+    """PID 1 of the new namespaces: build the view, then become COMMAND (never returns)."""
+    _wait_for_launcher(launcher_alive)
+    _build_view(spec)
     if as_root:
-        _keep_only_setuid_caps()
+        _keep_only_caps(spec.get("root_caps", ["CAP_SETUID", "CAP_SETGID"]))
     _prctl(PR_SET_NO_NEW_PRIVS, 1)
     os.execv(command[0], command)
+
+
+def _unshare_all(as_root: bool) -> None:
+    """New mount, PID (for our children), network, IPC and UTS namespaces; a user namespace
+    too when not root, owning them, in which we keep our own ids."""
+    uid, gid = os.getuid(), os.getgid()
+    flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS
+    # Root needs no user namespace, and keeps reading root-only paths such as a Python under
+    # /root; its fork-server then drops to a uid of its own.
+    _check(_libc.unshare(flags if as_root else flags | CLONE_NEWUSER), "unshare")
+    if not as_root:
+        _map_ids(uid, gid)
+    _libc.unshare(CLONE_NEWCGROUP)  # best effort, as bwrap's --unshare-cgroup-try
+
+
+def _wait_for(pid: int) -> int:
+    """The launcher's part once the init runs: wait for it; its status as an exit code."""
+    while True:
+        try:
+            _, status = os.waitpid(pid, 0)
+            break
+        except InterruptedError:
+            continue
+    code = os.waitstatus_to_exitcode(status)
+    return code if code >= 0 else 128 - code
+
+
+def enter(spec: dict, uid: int | None, keep_fds: list[int]) -> None:
+    """The sandbox `launch` builds, for this very process (forked from a warm zygote) instead
+    of a new program: returns in PID 1 of new namespaces, in the view of SPEC's plan, with no
+    capability left and as `uid` when root. This process stays behind as the launcher (it
+    waits for PID 1, then exits); only PID 1 keeps `keep_fds` (the fork-server's pipes)."""
+    as_root = os.geteuid() == 0
+    if not as_root:
+        # The zygote is not dumpable, which makes /proc/self/uid_map root's to write.
+        _prctl(PR_SET_DUMPABLE, 1)
+    _unshare_all(as_root)
+    alive_r, alive_w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.close(alive_w)
+        _wait_for_launcher(alive_r)
+        _build_view(spec)
+        _drop_all_caps(uid if as_root else None)
+        _prctl(PR_SET_DUMPABLE, 0)
+        return
+    os.close(alive_r)
+    for fd in keep_fds:  # their end is how the fork-server learns that the grader is gone
+        os.close(fd)
+    os._exit(_wait_for(pid))
 
 
 def launch(spec: dict, command: list[str]) -> int:
@@ -246,14 +337,7 @@ def launch(spec: dict, command: list[str]) -> int:
     _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
     if os.getppid() != parent:
         return SETUP_FAILED
-    uid, gid = os.getuid(), os.getgid()
-    flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS
-    # Root needs no user namespace, and keeps reading root-only paths such as a Python under
-    # /root; its fork-server then drops to a uid of its own.
-    _check(_libc.unshare(flags if as_root else flags | CLONE_NEWUSER), "unshare")
-    if not as_root:
-        _map_ids(uid, gid)
-    _libc.unshare(CLONE_NEWCGROUP)  # best effort, as bwrap's --unshare-cgroup-try
+    _unshare_all(as_root)
     alive_r, alive_w = os.pipe()
     pid = os.fork()
     if pid == 0:
@@ -269,14 +353,7 @@ def launch(spec: dict, command: list[str]) -> int:
     null = os.open(os.devnull, os.O_RDWR)
     os.dup2(null, 0)
     os.dup2(null, 1)
-    while True:
-        try:
-            _, status = os.waitpid(pid, 0)
-            break
-        except InterruptedError:
-            continue
-    code = os.waitstatus_to_exitcode(status)
-    return code if code >= 0 else 128 - code
+    return _wait_for(pid)
 
 
 def main(argv: list[str]) -> int:

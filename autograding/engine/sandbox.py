@@ -25,6 +25,7 @@ import sys
 import tempfile
 import threading
 import warnings
+from dataclasses import dataclass
 
 from autograding.engine.mount_plan import bwrap_args, default_hidden_paths, sandbox_plan
 
@@ -71,39 +72,57 @@ def give_to(folder: str, uid: int | None) -> None:
         os.chmod(folder, 0o770)
 
 
-def bwrap_command(scratch: str, hidden: list[str]) -> list[str]:
-    """The bubblewrap command line around the fork-server."""
+@dataclass(frozen=True)
+class Program:
+    """What runs in a sandbox: a module of this package, with the capabilities it keeps as root
+    (root ignores RLIMIT_NPROC, so it always switches to a sandbox uid, which needs two)."""
+
+    module: str = "autograding.engine.forkserver"
+    root_caps: tuple[str, ...] = ("CAP_SETUID", "CAP_SETGID")
+
+
+FORKSERVER = Program()
+
+
+def bwrap_command(scratch: str, hidden: list[str], program: Program = FORKSERVER) -> list[str]:
+    """The bubblewrap command line around `program` (the fork-server)."""
     args = [shutil.which("bwrap"), "--unshare-pid", "--unshare-net", "--unshare-ipc",
             "--unshare-uts", "--unshare-cgroup-try", "--die-with-parent", "--new-session",
             "--as-pid-1"]
     if os.geteuid() == 0:
         # As root bwrap mounts without a user namespace (so it can read root-only paths such
         # as a pyenv Python under /root); the server then switches to its own uid at start.
-        args += ["--cap-drop", "ALL", "--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID"]
+        args += ["--cap-drop", "ALL"]
+        for cap in program.root_caps:
+            args += ["--cap-add", cap]
     else:
         args += ["--unshare-user"]
     args += bwrap_args(sandbox_plan(scratch, hidden))
-    return args + ["--", sys.executable, "-m", "autograding.engine.forkserver"]
+    return args + ["--", sys.executable, "-m", program.module]
 
 
-def namespaces_command(root: str, scratch: str, hidden: list[str]) -> list[str]:
-    """The autograding.engine.namespaces command line around the fork-server (`root`: an empty
+def namespaces_command(root: str, scratch: str, hidden: list[str],
+                       program: Program = FORKSERVER) -> list[str]:
+    """The autograding.engine.namespaces command line around `program` (`root`: an empty
     folder the sandbox's view is built in)."""
-    spec = json.dumps({"root": root, "plan": sandbox_plan(scratch, hidden)})
+    spec = json.dumps({"root": root, "plan": sandbox_plan(scratch, hidden),
+                       "root_caps": list(program.root_caps)})
     return [sys.executable, "-m", "autograding.engine.namespaces", spec, "--",
-            sys.executable, "-m", "autograding.engine.forkserver"]
+            sys.executable, "-m", program.module]
 
 
-def server_command(mode: str, base: str, hidden: list[str]) -> list[str]:
-    """How a fork-server starts in this sandbox mode (`base`: its private folder)."""
+def server_command(mode: str, base: str, hidden: list[str],
+                   program: Program = FORKSERVER) -> list[str]:
+    """How `program` starts in this sandbox mode (`base`: its private folder, whose `s` is the
+    scratch folder)."""
     scratch = os.path.join(base, "s")
     if mode == "bwrap":
-        return bwrap_command(scratch, hidden)
+        return bwrap_command(scratch, hidden, program)
     if mode == "namespaces":
         root = os.path.join(base, "root")
         os.makedirs(root, exist_ok=True)
-        return namespaces_command(root, scratch, hidden)
-    return [sys.executable, "-m", "autograding.engine.forkserver"]
+        return namespaces_command(root, scratch, hidden, program)
+    return [sys.executable, "-m", program.module]
 
 
 def _probe(mode: str) -> str:

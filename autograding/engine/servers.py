@@ -5,7 +5,6 @@ from __future__ import annotations
 import atexit
 import json
 import os
-import queue
 import select
 import shutil
 import subprocess
@@ -13,6 +12,7 @@ import tempfile
 import threading
 import time
 
+from autograding.engine.processes import in_launcher_thread, new_scratch_root
 from autograding.engine.sandbox import (
     forget_probes,
     give_to,
@@ -22,6 +22,7 @@ from autograding.engine.sandbox import (
     server_env,
     warn_once,
 )
+from autograding.engine.zygote_client import scratch_of, server_plan, spawn
 
 SERVER_START_TIMEOUT = 180.0
 
@@ -30,39 +31,7 @@ _idle: dict[tuple, list[ForkServer]] = {}
 _all: list[ForkServer] = []
 _owner_pid = os.getpid()
 _started = 0
-
-
-_launcher: list = []  # [queue] of the thread that starts servers
-
-
-def _in_launcher_thread(start):
-    """Run ``start()`` in one long-lived thread and return its result.
-
-    bwrap --die-with-parent and PR_SET_PDEATHSIG fire when the *thread* that forked the
-    server ends; Dask and thread pools run tasks in threads that may end, so servers are
-    always started from a thread that lives as long as the process.
-    """
-    with _lock:
-        if not _launcher or _launcher[1] != os.getpid():
-            requests: queue.Queue = queue.Queue()
-
-            def serve():
-                while True:
-                    job, reply = requests.get()
-                    try:
-                        reply.put((True, job()))
-                    except BaseException as exc:
-                        reply.put((False, exc))
-
-            threading.Thread(target=serve, name="autograding-launcher", daemon=True).start()
-            _launcher[:] = [requests, os.getpid()]
-        requests = _launcher[0]
-    reply: queue.Queue = queue.Queue()
-    requests.put((start, reply))
-    ok, value = reply.get()
-    if not ok:
-        raise value
-    return value
+_zygotes: dict[tuple, str] = {}  # (mode, hidden) -> root of the pool's zygote to ask
 
 
 class ServerDied(RuntimeError):
@@ -72,12 +41,16 @@ class ServerDied(RuntimeError):
 class ForkServer:
     """A running fork-server and the pipe protocol to it. Used by one job at a time."""
 
-    def __init__(self, mode: str, hidden: tuple[str, ...], seq: int = 0):
+    def __init__(self, mode: str, hidden: tuple[str, ...], seq: int = 0,
+                 zygote: str | None = None):
+        """Start one (forked from `zygote`, the root of a pool's zygote, when given) and wait
+        until it is ready."""
         self.mode = mode
         self.hidden = hidden
         self.key = (mode, hidden)
-        _remove_stale_scratch()
-        base = tempfile.mkdtemp(prefix=f"autograding-{os.getpid()}-")
+        # The zygote's sandbox shows its own folder only: the server's must be inside it.
+        base = (tempfile.mkdtemp(prefix=f"{os.getpid()}-", dir=scratch_of(zygote)) if zygote
+                else new_scratch_root())
         self.base = base
         os.chmod(base, 0o711)  # the sandbox uid may pass through, not list
         self.scratch = os.path.join(base, "s")
@@ -95,18 +68,18 @@ class ForkServer:
                        "users), so the process cap is not enforced")
         for name in ("shm", "server"):
             give_to(os.path.join(self.scratch, name), self.uid)
-        env = server_env(self.scratch, self.uid)
-        command = server_command(mode, base, list(hidden))
         self.log_path = os.path.join(base, "server.log")
-        with open(self.log_path, "wb") as log:
-            self.proc = _in_launcher_thread(lambda: subprocess.Popen(
-                command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log,
-                cwd=self.scratch, env=env, close_fds=True))
-        self.fd = self.proc.stdout.fileno()
         self.buffer = b""
         self.pending: list[dict] = []
         self.jobs = 0
-        ready = self.wait_for(lambda e: e["event"] == "ready", SERVER_START_TIMEOUT)
+        self.proc = None
+        try:
+            self.proc = self._start(zygote)
+            self.fd = self.proc.stdout.fileno()
+            ready = self.wait_for(lambda e: e["event"] == "ready", SERVER_START_TIMEOUT)
+        except BaseException:
+            self.close()
+            raise
         self.pid_in_sandbox = ready["pid"]
         self.preload_failed = ready.get("failed", [])
         if self.preload_failed:
@@ -114,6 +87,21 @@ class ForkServer:
             warn_once("autograding: the fork-server could not pre-import "
                        + "; ".join(self.preload_failed))
         self.preload_seconds = ready.get("preload_seconds")
+
+    def _start(self, zygote: str | None):
+        """The server's process (or the zygote's child standing for it)."""
+        env = server_env(self.scratch, self.uid)
+        if zygote:
+            request = {"plan": server_plan(zygote, self.scratch, list(self.hidden)),
+                       "root": os.path.join(self.base, "root"), "scratch": self.scratch,
+                       "uid": self.uid, "env": env}
+            os.makedirs(request["root"])
+            return spawn(zygote, request, self.log_path)
+        command = server_command(self.mode, self.base, list(self.hidden))
+        with open(self.log_path, "wb") as log:
+            return in_launcher_thread(lambda: subprocess.Popen(
+                command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log,
+                cwd=self.scratch, env=env, close_fds=True))
 
     def log_tail(self, lines: int = 5) -> str:
         try:
@@ -167,29 +155,22 @@ class ForkServer:
 
     def close(self) -> None:
         """Stop the server (and with it every process it started) and delete its scratch."""
-        if self.proc.poll() is None:
+        if self.proc is not None and self.proc.poll() is None:
             try:
                 self.send(op="exit")
                 self.proc.wait(timeout=5)
             except (ServerDied, subprocess.TimeoutExpired):
                 self.proc.kill()
-                self.proc.wait()
-        for stream in (self.proc.stdin, self.proc.stdout):
+                try:
+                    self.proc.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    pass  # left to its sandbox's end
+        for stream in (self.proc.stdin, self.proc.stdout) if self.proc is not None else ():
             try:
                 stream.close()
             except OSError:
                 pass
         shutil.rmtree(self.base, ignore_errors=True)
-
-
-def _remove_stale_scratch() -> None:
-    """Delete scratch roots left by grader processes that were killed (SIGKILL skips atexit)."""
-    tmp = tempfile.gettempdir()
-    for name in os.listdir(tmp):
-        parts = name.split("-")
-        if len(parts) == 3 and parts[0] == "autograding" and parts[1].isdigit():
-            if not os.path.exists(f"/proc/{parts[1]}"):
-                shutil.rmtree(os.path.join(tmp, name), ignore_errors=True)
 
 
 def _forget_inherited() -> None:
@@ -224,10 +205,27 @@ def acquire(mode: str, hidden: tuple[str, ...]) -> ForkServer:
     with _lock:
         _started += 1
         seq = _started
-    server = ForkServer(mode, hidden, seq)
+        zygote = _zygotes.get((mode, hidden))
+    server = None
+    if zygote:
+        try:
+            server = ForkServer(mode, hidden, seq, zygote)
+        except (OSError, ServerDied) as exc:
+            with _lock:
+                _zygotes.pop((mode, hidden), None)  # from now on: servers of our own
+            warn_once(f"autograding: the pool's shared fork-server failed ({exc}); each worker "
+                      "imports torch itself")
+    if server is None:
+        server = ForkServer(mode, hidden, seq)
     with _lock:
         _all.append(server)
     return server
+
+
+def use_zygote(mode: str, hidden: tuple[str, ...], root: str) -> None:
+    """Fork this process's servers for (mode, hidden) from the zygote of ROOT (a pool's)."""
+    with _lock:
+        _zygotes[(mode, hidden)] = root
 
 
 def release(server: ForkServer, healthy: bool = True) -> None:

@@ -54,17 +54,35 @@ def skip_slow_optional_imports() -> None:
         sys.modules.setdefault("rfc3987_syntax", None)
 
 
-def warm_worker(executor: str, sandbox: str, hidden: tuple) -> None:
-    """Pool initializer: start the executor's fork-server while the parent sanitizes."""
+def warm_worker(executor: str, sandbox: str, hidden: tuple, zygote: str | None = None) -> None:
+    """Pool initializer: start the executor's fork-server while the parent sanitizes (forked
+    from the pool's zygote, the root of which is `zygote`, when there is one)."""
     import importlib
 
     skip_slow_optional_imports()
     module = importlib.import_module(executor.partition(":")[0])
     if hasattr(module, "warm_up"):
         try:
-            module.warm_up(sandbox, hidden)
+            if zygote:
+                module.warm_up(sandbox, hidden, zygote=zygote)
+            else:
+                module.warm_up(sandbox, hidden)
         except Exception:  # the first job starts it again and reports the error
             pass
+
+
+def start_zygote(executor: str, sandbox: str, hidden: tuple):
+    """The executor's zygote for a local pool (one warm import shared by its workers), or
+    None when it has none or it cannot start (each worker then imports on its own)."""
+    import importlib
+
+    module = importlib.import_module(executor.partition(":")[0])
+    if not hasattr(module, "start_zygote"):
+        return None
+    try:
+        return module.start_zygote(sandbox, hidden)
+    except Exception:
+        return None
 
 
 def resolve_sandbox(executor: str, preferred: str) -> str:
@@ -81,16 +99,20 @@ def resolve_sandbox(executor: str, preferred: str) -> str:
 
 
 class PoolRunner:
-    """Local worker processes (spawned: no inherited threads, locks or open gradebook)."""
+    """Local worker processes (spawned: no inherited threads, locks or open gradebook), whose
+    fork-servers are forked from one zygote when the executor has one."""
 
     def __init__(self, workers: int, warm_args: tuple):
         import multiprocessing
         from concurrent.futures import ProcessPoolExecutor
 
         self.workers = workers
+        # Started first: it imports torch while the workers start and the parent sanitizes.
+        self.zygote = start_zygote(*warm_args)
+        initargs = (*warm_args, self.zygote.root if self.zygote else None)
         self._make = lambda: ProcessPoolExecutor(
             workers, mp_context=multiprocessing.get_context("spawn"),
-            initializer=warm_worker, initargs=warm_args)
+            initializer=warm_worker, initargs=initargs)
         self.pool = self._start()
         self.capacity = workers
         self._closing = None
@@ -119,16 +141,24 @@ class PoolRunner:
         return wait(futures, return_when=FIRST_COMPLETED).done
 
     def close(self, wait: bool = True):
-        """Stop the workers; with wait=False they stop in the background until join()."""
+        """Stop the workers, then the zygote; with wait=False in the background until
+        join()."""
         import threading
 
         if self._closing is None:
-            self._closing = threading.Thread(
-                target=self.pool.shutdown, kwargs={"wait": True, "cancel_futures": True},
-                name="pool-shutdown", daemon=True)
+            self._closing = threading.Thread(target=self._stop, name="pool-shutdown",
+                                             daemon=True)
             self._closing.start()
         if wait:
             self._closing.join()
+
+    def _stop(self):
+        """The workers stop their servers; the zygote (and any server left) goes last."""
+        try:
+            self.pool.shutdown(wait=True, cancel_futures=True)
+        finally:
+            if self.zygote is not None:
+                self.zygote.close()
 
     def join(self):
         """Stop the workers (if not yet asked to) and wait until they are gone."""

@@ -240,15 +240,27 @@ from autograding.engine.executor import execute_notebook
 code = sys.argv[2] + "\\nprint('started', flush=True)\\nimport time\\ntime.sleep(300)"
 execute_notebook(v4.new_notebook(cells=[v4.new_code_cell(code)]), sandbox=sys.argv[1])
 """
+# The same through a local pool: its worker's fork-server is forked from the pool's zygote.
+POOL_GRADER = """import sys
+import nbformat, nbformat.v4 as v4
+from autograding.engine.limits import Limits
+from autograding.engine.workers import PoolRunner
+code = sys.argv[2] + "\\nprint('started', flush=True)\\nimport time\\ntime.sleep(300)"
+executor = "autograding.engine.executor:execute_notebook"
+runner = PoolRunner(1, (executor, sys.argv[1], ()))
+runner.submit({"notebook": nbformat.writes(v4.new_notebook(cells=[v4.new_code_cell(code)])),
+               "limits": Limits(), "sandbox": sys.argv[1], "executor": executor,
+               "hidden": ()}).result()
+"""
 
 
-@pytest.mark.parametrize("mode", [_usable("bwrap"), _usable("namespaces"), "none"])
-def test_nothing_outlives_a_grader_killed_mid_notebook(mode):
-    """kill -9 of the grading process while a notebook's daemons run: they go with it."""
+def _kill_mid_notebook(grader_code: str, mode: str) -> None:
+    """Start a grader on the lingering notebook, kill -9 it once the daemons run, and check
+    that none of them is left."""
     import subprocess
     import sys
 
-    grader = subprocess.Popen([sys.executable, "-c", GRADER, mode, LINGER],
+    grader = subprocess.Popen([sys.executable, "-c", grader_code, mode, LINGER],
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + 60
@@ -260,3 +272,16 @@ def test_nothing_outlives_a_grader_killed_mid_notebook(mode):
         grader.kill()
         grader.wait()
     assert _wait_for_no_survivors() == []
+
+
+@pytest.mark.parametrize("mode", [_usable("bwrap"), _usable("namespaces"), "none"])
+def test_nothing_outlives_a_grader_killed_mid_notebook(mode):
+    """kill -9 of the grading process while a notebook's daemons run: they go with it."""
+    _kill_mid_notebook(GRADER, mode)
+
+
+@pytest.mark.parametrize("mode", [_usable("bwrap"), _usable("namespaces"), "none"])
+def test_nothing_outlives_a_pool_killed_mid_notebook(mode):
+    """The same when the kernel's server was forked from a pool's zygote: kill -9 of the
+    pool's process takes the zygote, the server and the notebook's daemons with it."""
+    _kill_mid_notebook(POOL_GRADER, mode)

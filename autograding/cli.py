@@ -118,7 +118,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help="grade on an existing Dask distributed cluster instead, e.g. "
                        "tcp://10.0.0.5:8786 (its workers need this package installed)")
     grade.add_argument("--timeout", type=positive_seconds, metavar="S",
-                       help="wall-clock limit per cell in seconds (default: 60)")
+                       help="wall-clock limit per cell in seconds (default: the course's "
+                       "c.Execute.timeout in its nbgrader_config.py, else 60)")
     grade.add_argument("--notebook-timeout", type=positive_seconds, metavar="S",
                        help="wall-clock limit per notebook in seconds (default: 300)")
     grade.add_argument("--memory", type=parse_size, metavar="SIZE",
@@ -271,7 +272,7 @@ def run_grade(args) -> int:
         workers=args.workers, scheduler=args.scheduler, limits=limits, force=args.force,
         course_root=args.course, progress=not args.quiet, assignments=args.assignment,
         students=args.student, sandbox=args.sandbox, db_url=_db_url(args),
-        check_masters=args.check_masters)
+        check_masters=args.check_masters, course_timeout=False if args.timeout else None)
     report = grade_submissions(args.submissions, args.out, settings)
     if not args.quiet:
         print(batch_summary(report, settings.assignments))

@@ -12,13 +12,15 @@ from pathlib import Path
 
 from nbgrader.converters import Autograde
 
+from autograding.course.release import COURSE_ID
 from autograding.grading.due_dates import with_due_dates
 
 c = get_config()  # noqa: F821  (nbgrader injects get_config into config files)
 
 COURSE_ROOT = Path(__file__).resolve().parent
 
-c.CourseDirectory.course_id = "linreg-pytorch"
+# The grader registers the masters under the graded course's id (this line, for this course).
+c.CourseDirectory.course_id = COURSE_ID
 c.CourseDirectory.root = str(COURSE_ROOT)
 c.CourseDirectory.source_directory = "source"
 c.CourseDirectory.release_directory = "release"

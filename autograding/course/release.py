@@ -23,7 +23,7 @@ import nbformat
 COURSE_ROOT = Path(__file__).resolve().parents[1]  # autograding/: nbgrader's course
 REPO_ROOT = COURSE_ROOT.parent
 NOTEBOOKS_DIR = REPO_ROOT / "notebooks"
-COURSE_ID = "linreg-pytorch"
+COURSE_ID = "linreg-pytorch"  # the course's id: its nbgrader_config.py sets it from here
 ASSIGNMENT_IDS = (
     "01_vectorization",
     "02_linreg_scratch",

@@ -21,6 +21,7 @@ from autograding.engine.mount_plan import default_hidden_paths
 from autograding.engine.notebook_run import NotebookRun
 from autograding.engine.sandbox import sandbox_mode
 from autograding.engine.servers import ServerDied
+from autograding.engine.written_files import collect
 from autograding.engine.zygote_client import Zygote
 
 __all__ = ["ExecutionResult", "Limits", "execute_notebook", "sandbox_mode", "shutdown",
@@ -58,15 +59,31 @@ def _hidden_key(hidden: Iterable[str | os.PathLike]) -> tuple[str, ...]:
     return tuple(sorted({os.path.realpath(p) for p in paths}))
 
 
+class _KeepingRun(NotebookRun):
+    """A run that reads what the notebook left in its folder before the folder is wiped."""
+
+    kept: dict | None = None
+
+    def _finish(self) -> None:
+        folder = getattr(self, "folder", None)
+        if folder is not None:
+            self.kept, notes = collect(folder.cwd, self.files)
+            self.messages += notes
+        super()._finish()
+
+
 def execute_notebook(nb, *, limits: Limits = DEFAULT_LIMITS, sandbox: str = "auto",
                      env: dict | None = None,
                      files: Mapping[str, bytes | str | os.PathLike] | None = None,
-                     hidden: Iterable[str | os.PathLike] = ()) -> ExecutionResult:
+                     hidden: Iterable[str | os.PathLike] = (),
+                     keep_files: bool = False) -> ExecutionResult:
     """Execute every code cell of `nb` (already sanitized, tests restored) in a sandboxed
     kernel in a fresh scratch dir; reuses a per-process fork-server (torch pre-imported).
 
     ``files`` maps relative names to bytes (or a path to copy) placed next to the notebook;
-    ``hidden`` adds paths (grader output, submissions) the kernel must not see.
+    ``hidden`` adds paths (grader output, submissions) the kernel must not see; with
+    ``keep_files`` the result's ``files`` holds what the notebook left in its folder
+    (autograding.engine.written_files).
     """
     started = time.monotonic()
     mode = sandbox_mode(sandbox)
@@ -84,10 +101,12 @@ def execute_notebook(nb, *, limits: Limits = DEFAULT_LIMITS, sandbox: str = "aut
             if cell.cell_type == "code":
                 cell.outputs, cell.execution_count = [], None
         return ExecutionResult(notebook=nb, kernel_died=False, timed_out=False, messages=[],
-                               sandbox=mode, seconds=time.monotonic() - started)
+                               sandbox=mode, seconds=time.monotonic() - started,
+                               files=dict.fromkeys(files or {}) if keep_files else {})
     for attempt in (1, 2):
         server = servers.acquire(mode, key)
-        run = NotebookRun(server, nb, limits, env or {}, files or {}, attempt)
+        run = (_KeepingRun if keep_files else NotebookRun)(server, nb, limits, env or {},
+                                                           files or {}, attempt)
         try:
             run.execute()
         except ServerDied as exc:
@@ -105,4 +124,5 @@ def execute_notebook(nb, *, limits: Limits = DEFAULT_LIMITS, sandbox: str = "aut
         break
     return ExecutionResult(notebook=run.nb, kernel_died=run.kernel_died,
                            timed_out=run.timed_out, messages=run.messages, sandbox=mode,
-                           seconds=time.monotonic() - started)
+                           seconds=time.monotonic() - started,
+                           files=(run.kept or {}) if keep_files else {})

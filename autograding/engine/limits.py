@@ -34,6 +34,8 @@ class ExecutionResult:
     messages: list[str] = field(default_factory=list)
     sandbox: str = "none"
     seconds: float = 0.0
+    # With keep_files: what it left in its folder, name -> bytes (None: a given file unchanged)
+    files: dict = field(default_factory=dict)
 
 
 def seconds(limit: float | None) -> float:

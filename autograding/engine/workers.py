@@ -18,8 +18,11 @@ class RunnerError(RuntimeError):
 
 
 def execute_job(job: dict) -> dict:
-    """Worker side: execute one sanitized notebook; plain data in, plain data out."""
+    """Worker side: execute one sanitized notebook; plain data in, plain data out. The job's
+    `files` (name -> bytes, placed beside the notebook) and `keep_files` (return what the
+    notebook left there as "files") reach executors that take them."""
     import importlib
+    import inspect
     import traceback
 
     import nbformat
@@ -28,9 +31,12 @@ def execute_job(job: dict) -> dict:
     try:
         execute = getattr(importlib.import_module(module), name)
         nb = nbformat.reads(job["notebook"], as_version=4)
+        accepted = inspect.signature(execute).parameters
+        extra = {key: job[key] for key in ("files", "keep_files")
+                 if job.get(key) and key in accepted}
         result = execute(nb, limits=job["limits"], sandbox=job["sandbox"],
-                         hidden=job["hidden"])
-        return {
+                         hidden=job["hidden"], **extra)
+        done = {
             "notebook": nbformat.writes(nbformat.from_dict(result.notebook)),
             "kernel_died": bool(result.kernel_died),
             "timed_out": bool(result.timed_out),
@@ -38,6 +44,10 @@ def execute_job(job: dict) -> dict:
             "sandbox": str(result.sandbox),
             "seconds": float(result.seconds),
         }
+        kept = getattr(result, "files", None)
+        if "keep_files" in extra and kept is not None:
+            done["files"] = dict(kept)
+        return done
     except Exception:  # reported to the parent, which retries once then records an error
         return {"error": traceback.format_exc(limit=8)}
 

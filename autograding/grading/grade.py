@@ -108,7 +108,8 @@ def _grade_planned(plan: BatchPlan, hooks: BatchHooks, runner) -> GradingReport:
     """The batch once planned and the local workers (if any) are starting."""
     from nbgrader.api import Gradebook
 
-    from autograding.grading.gradebook import COURSE_ID, register_masters
+    from autograding.grading.assignment_files import AssignmentFiles
+    from autograding.grading.gradebook import register_masters
 
     settings = plan.settings
     masters = register_masters(plan.db_url, plan.course, settings.assignments or None)
@@ -117,7 +118,8 @@ def _grade_planned(plan: BatchPlan, hooks: BatchHooks, runner) -> GradingReport:
     report = GradingReport(plan.out_dir, plan.db_url, notes=notes)
     todo = []
     remove_stale_temp_files(plan.out_dir)
-    with Gradebook(plan.db_url, COURSE_ID) as gb:
+    files = AssignmentFiles(plan.course, plan.course_settings)
+    with Gradebook(plan.db_url, plan.course_settings.course_id) as gb:
         known = {student.id for student in gb.students}
         for student in roster:  # an empty folder too: its student is then listed as missing
             if student not in known:
@@ -125,6 +127,7 @@ def _grade_planned(plan: BatchPlan, hooks: BatchHooks, runner) -> GradingReport:
         for task in tasks:
             # Notebooks that run with the grader's rights could rewrite a classmate's file
             # before it is read: keep every submission's bytes first.
+            task.inputs_digest = files.for_task(task).digest()
             task.fingerprint = fingerprint(task, keep_copy=plan.sandbox == "none")
             if not settings.force and is_done(plan.out_dir, task, gb):
                 report.skipped += 1
@@ -151,7 +154,7 @@ def _run(plan: BatchPlan, hooks: BatchHooks, todo, report: GradingReport, runner
     early = runner is not None
     runner = runner or make_runner(plan, len(todo))
     try:
-        with shared_gradebook(plan.db_url) as gradebook:
+        with shared_gradebook(plan.db_url, plan.course_settings.course_id) as gradebook:
             checks = MasterChecks(plan, report) if plan.settings.check_masters else None
             run_jobs(NotebookRecorder(plan, gradebook, hooks), todo, report, runner, checks)
     finally:

@@ -5,7 +5,9 @@ SaveCells preprocessor stores every nbgrader cell WITH its hidden tests), run in
 release folder. Everything later (restoring test cells, redacting feedback, exporting) reads the
 cells back from the gradebook, so `feedback` and `export` need nothing but the gradebook.
 Registering also writes each assignment's due date from the course's nbgrader_config.py
-(autograding.grading.due_dates), where nbgrader's AssignLatePenalties reads it.
+(autograding.grading.due_dates), where nbgrader's AssignLatePenalties reads it; the masters are
+stored with that file's settings (its course id, ClearSolutions' stub and delimiters), and the
+hidden-test lines are those between its ClearHiddenTests delimiters.
 """
 
 from __future__ import annotations
@@ -17,7 +19,16 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-COURSE_ID = "linreg-pytorch"
+from autograding.grading.course_settings import (
+    DEFAULT_HIDDEN_TESTS,
+    CourseConfigError,
+    CourseSettings,
+    load_course_settings,
+)
+
+# Reading a gradebook names no course: nbgrader's Gradebook then adds no course row to it. The
+# masters are registered under the graded course's own id (CourseDirectory.course_id).
+ANY_COURSE = ""
 DEFAULT_COURSE_ROOT = Path(__file__).resolve().parents[1]  # autograding/
 
 
@@ -40,12 +51,10 @@ def quiet_logger(name: str = "autograding.nbgrader") -> logging.Logger:
     return log
 
 
-def hidden_line_numbers(source: str) -> set[int]:
-    """1-based numbers of the lines of `source` inside (and on) the hidden-test delimiters."""
-    from nbgrader.preprocessors import ClearHiddenTests
-
-    begin = ClearHiddenTests.begin_test_delimeter.default_value
-    end = ClearHiddenTests.end_test_delimeter.default_value
+def hidden_line_numbers(source: str, delimiters=DEFAULT_HIDDEN_TESTS) -> set[int]:
+    """1-based numbers of the lines of `source` inside (and on) the hidden-test delimiters
+    (the course's ClearHiddenTests begin and end delimiters; nbgrader's by default)."""
+    begin, end = delimiters
     hidden, inside = set(), False
     for number, line in enumerate(source.split("\n"), start=1):
         if begin in line:
@@ -57,10 +66,10 @@ def hidden_line_numbers(source: str) -> set[int]:
     return hidden
 
 
-def visible_source(source: str) -> str:
+def visible_source(source: str, delimiters=DEFAULT_HIDDEN_TESTS) -> str:
     """`source` without its hidden tests, as nbgrader's ClearHiddenTests releases it."""
     lines = source.split("\n")
-    hidden = hidden_line_numbers(source)
+    hidden = hidden_line_numbers(source, delimiters)
     return "\n".join(line for n, line in enumerate(lines, start=1) if n not in hidden)
 
 
@@ -86,11 +95,6 @@ class MasterCell:
     def is_test(self) -> bool:
         """True for autograder test cells (graded, read-only, not an answer)."""
         return self.graded and not self.solution and not self.task
-
-    @property
-    def has_hidden_tests(self) -> bool:
-        """True when the master cell holds a hidden-test region."""
-        return bool(hidden_line_numbers(self.source))
 
     def nbgrader_metadata(self) -> dict:
         """The cell's nbgrader metadata, rebuilt from the gradebook (schema 3)."""
@@ -119,6 +123,7 @@ class MasterNotebook:
     sha256: str = ""
     path: Path | None = None  # the master file (None when read from the gradebook alone)
     late_rule: str = ""  # due date and late policy (CourseLatePolicy.rule) when registered
+    hidden_tests: tuple[str, str] = DEFAULT_HIDDEN_TESTS  # the course's delimiters
 
     def cell(self, grade_id: str) -> MasterCell | None:
         """The master cell with this grade id, or None."""
@@ -174,16 +179,17 @@ def _master_order(path: Path) -> list[str]:
     ]
 
 
-def _generate_into_gradebook(db_url: str, course_root: Path, assignment_id: str) -> None:
-    """Run nbgrader's GenerateAssignment so SaveCells stores the master in the gradebook."""
+def _generate_into_gradebook(db_url: str, course_root: Path, assignment_id: str,
+                             course: CourseSettings) -> None:
+    """Run nbgrader's GenerateAssignment (with the course's config, as `nbgrader
+    generate_assignment` would) so SaveCells stores the master in the gradebook."""
     from nbgrader.converters import GenerateAssignment
     from nbgrader.coursedir import CourseDirectory
-    from traitlets.config import Config
 
     with tempfile.TemporaryDirectory(prefix="linreg-grade-release-") as tmp:
-        config = Config()
+        config = course.generate_config(course_root)
         config.CourseDirectory.root = str(Path(course_root).resolve())
-        config.CourseDirectory.course_id = COURSE_ID
+        config.CourseDirectory.course_id = course.course_id
         config.CourseDirectory.source_directory = "source"
         config.CourseDirectory.release_directory = str(Path(tmp) / "release")
         config.CourseDirectory.db_url = db_url
@@ -227,14 +233,18 @@ def _read_master(gb, assignment_id: str, path: Path) -> MasterNotebook:
     return master
 
 
-def _gradebook_matches(gb, assignment_id: str, paths: list[Path]) -> bool:
-    """True when the gradebook already holds these exact master cells."""
+def _gradebook_matches(gb, assignment_id: str, paths: list[Path], config) -> bool:
+    """True when the gradebook already holds these exact master cells (solutions cleared by
+    the course's `config`, as SaveCells stores them)."""
     import nbformat
     from nbgrader.api import MissingEntry
+    from nbgrader.preprocessors import ClearSolutions
 
+    clear = ClearSolutions(log=quiet_logger(), config=config)
     try:
         for path in paths:
             nb = nbformat.read(path, as_version=4)
+            language = nb.metadata.get("kernelspec", {}).get("language", "python")
             stored = {c.name: c for c in gb.find_notebook(path.stem, assignment_id).source_cells}
             cells = [c for c in nb.cells if isinstance(c.metadata.get("nbgrader"), dict)
                      and c.metadata["nbgrader"].get("grade_id")]
@@ -242,22 +252,22 @@ def _gradebook_matches(gb, assignment_id: str, paths: list[Path]) -> bool:
                 return False
             for cell in cells:
                 gid = cell.metadata["nbgrader"]["grade_id"]
-                if gid not in stored or stored[gid].source != _released_source(cell):
+                if gid not in stored or stored[gid].source != _released_source(cell, clear,
+                                                                               language):
                     return False
-    except MissingEntry:
-        return False
+    except (MissingEntry, KeyError, RuntimeError):  # RuntimeError: a broken solution region
+        return False  # GenerateAssignment then stores it, or names what is wrong
     return True
 
 
-def _released_source(cell) -> str:
-    """The source SaveCells stores: solutions cleared, hidden tests kept."""
-    from nbgrader.preprocessors import ClearSolutions
-
+def _released_source(cell, clear, language: str) -> str:
+    """The source SaveCells stores: solutions cleared by `clear` (the course's
+    ClearSolutions), hidden tests kept."""
     if not cell.metadata["nbgrader"].get("solution"):
         return cell.source
     clone = cell.copy()
     clone.source = cell.source
-    ClearSolutions(log=quiet_logger())._replace_solution_region(clone, "python")
+    clear.preprocess_cell(clone, {"language": language}, 0)  # a cell without a region: stub
     return clone.source
 
 
@@ -293,6 +303,15 @@ def course_late_policy(course_root: Path):
     return policy
 
 
+def course_settings(course_root: Path) -> CourseSettings:
+    """The course's nbgrader settings (autograding.grading.course_settings); raises
+    GradebookError naming the config file and the fix."""
+    try:
+        return load_course_settings(course_root)
+    except CourseConfigError as err:
+        raise GradebookError(str(err)) from None
+
+
 def register_masters(db_url: str, course_root: Path, assignment_ids=None) -> dict:
     """Store the masters in the gradebook (when changed), each assignment with the due date
     of the course's nbgrader_config.py (none if it names none); {assignment: [masters]}."""
@@ -303,18 +322,20 @@ def register_masters(db_url: str, course_root: Path, assignment_ids=None) -> dic
     use_in_process_alembic_head()
     course_root = Path(course_root)
     policy = course_late_policy(course_root)
+    course = course_settings(course_root)
     found = find_masters(course_root, assignment_ids)
     masters = {}
     for assignment_id, paths in found.items():
-        with Gradebook(db_url, COURSE_ID) as gb:
-            up_to_date = _gradebook_matches(gb, assignment_id, paths)
+        with Gradebook(db_url, course.course_id) as gb:
+            up_to_date = _gradebook_matches(gb, assignment_id, paths, course.config)
         if not up_to_date:
-            _generate_into_gradebook(db_url, course_root, assignment_id)
-        with Gradebook(db_url, COURSE_ID) as gb:
+            _generate_into_gradebook(db_url, course_root, assignment_id, course)
+        with Gradebook(db_url, course.course_id) as gb:
             store_due_date(gb, assignment_id, policy.due_date(assignment_id))
             masters[assignment_id] = [_read_master(gb, assignment_id, p) for p in paths]
         for master in masters[assignment_id]:
             master.late_rule = policy.rule(assignment_id)
+            master.hidden_tests = course.hidden_tests
     return masters
 
 
@@ -323,7 +344,7 @@ def masters_from_gradebook(db_url: str) -> dict:
     from nbgrader.api import Gradebook
 
     masters = {}
-    with Gradebook(db_url, COURSE_ID) as gb:
+    with Gradebook(db_url, ANY_COURSE) as gb:
         for assignment in gb.assignments:
             notebooks = []
             for notebook in sorted(assignment.notebooks, key=lambda n: n.name):
@@ -372,7 +393,7 @@ class _Borrowed:
 
 
 @contextmanager
-def shared_gradebook(db_url: str):
+def shared_gradebook(db_url: str, course_id: str = ANY_COURSE):
     """Yield one open Gradebook that nbgrader's preprocessors reuse for `db_url`.
 
     Each `Gradebook()` builds a new SQLAlchemy engine with a cold statement cache, which made
@@ -382,7 +403,7 @@ def shared_gradebook(db_url: str):
 
     from nbgrader.api import Gradebook
 
-    gradebook = Gradebook(db_url, COURSE_ID)
+    gradebook = Gradebook(db_url, course_id)
 
     def lend(url, *args, **kwargs):
         return _Borrowed(gradebook) if url == db_url else Gradebook(url, *args, **kwargs)

@@ -1,10 +1,13 @@
 """The master check: each master, run in the batch's sandbox, must get full marks there.
 
 A master that loses points in the sandbox means the sandbox or the executor breaks a correct
-solution, so every score of that assignment may be too low. A check that passed is remembered
+solution, so every score of that assignment may be too low. Only autograded points count: a
+manually graded answer or a task has no score until a person grades it, and is not lost. A
+failing master is noted once (a batch note, printed by the CLI). A check that passed is remembered
 in out/.autograding/master-checks.json under a key of everything that could change its
-outcome (the master's bytes, sandbox, executor, limits, pipeline, grader code, Python and
-library versions), so the next batch into the same folder does not run it again.
+outcome (the master's bytes and the files beside it, sandbox, executor, limits, pipeline,
+grader code, Python and library versions), so the next batch into the same folder does not
+run it again.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import sys
 from importlib import metadata
 from pathlib import Path
 
+from autograding.grading.assignment_files import AssignmentFiles
 from autograding.grading.files import STATE_DIR, atomic_write
 from autograding.grading.tasks import PIPELINE_VERSION, Task
 
@@ -63,7 +67,8 @@ class MasterChecks:
         self.path = plan.out_dir / STATE_DIR / CACHE_NAME
         settings = plan.settings
         self.context = "\0".join([PIPELINE_VERSION, plan.sandbox, settings.executor,
-                                  repr(settings.limits), _grader_code_digest(), _versions()])
+                                  repr(plan.limits), _grader_code_digest(), _versions()])
+        self.files = AssignmentFiles(plan.course, plan.course_settings)
         try:
             self.passed = json.loads(self.path.read_text(encoding="utf-8"))
         except (OSError, ValueError):
@@ -73,7 +78,9 @@ class MasterChecks:
 
     def key(self, task: Task) -> str:
         """Cache key of a master check."""
-        return hashlib.sha256(f"{task.master.sha256}\0{self.context}".encode()).hexdigest()
+        files = self.files.course_files(task.assignment, everything=True).digest()
+        return hashlib.sha256(f"{task.master.sha256}\0{files}\0{self.context}".encode()
+                              ).hexdigest()
 
     def to_run(self, todo) -> list[Task]:
         """Master checks of `todo`'s masters that have not passed under the same conditions
@@ -89,9 +96,8 @@ class MasterChecks:
                 tasks.append(task)
         return tasks
 
-    def check(self, task: Task, result: dict, warn) -> None:
-        """Note a master that does not get full marks (instructor-facing); remember a pass.
-        `warn` prints a line without breaking the progress bar."""
+    def check(self, task: Task, result: dict) -> None:
+        """Note a master that does not get full marks (instructor-facing); remember a pass."""
         score, points, failed = _score(result)
         name = f"{task.assignment}/{task.notebook}"
         if failed is None:
@@ -104,17 +110,16 @@ class MasterChecks:
                     f"failing: {'; '.join(failed)}. The sandbox or executor breaks a correct "
                     f"solution, so scores of {task.assignment} may be too low.")
             self.report.notes.append(note)
-            warn(f"warning: {note}")
             return
         self.passed[self.key(task)] = [score, points]
         atomic_write(self.path, json.dumps(self.passed, indent=1, sort_keys=True))
 
 
 def _score(result: dict) -> tuple[float, float, list[str] | None]:
-    """(score, points, failing cells) of an executed master; failing is None when it did not
-    run at all."""
+    """(score, points, failing cells) of an executed master's autograded cells (manually graded
+    ones have no score yet); failing is None when it did not run at all."""
     import nbformat
-    from nbgrader.utils import is_grade
+    from nbgrader.utils import is_grade, is_solution
 
     from autograding.grading.scoring import score_cell
 
@@ -124,11 +129,13 @@ def _score(result: dict) -> tuple[float, float, list[str] | None]:
     score = points = 0.0
     failed = []
     for cell in nb.cells:
-        if not is_grade(cell):
+        if not is_grade(cell) or is_solution(cell):  # a graded answer is graded by hand
             continue
         got, most = score_cell(cell)
-        score, points = score + float(got or 0.0), points + float(most)
-        if float(got or 0.0) < float(most):
+        if got is None:  # nbgrader's determine_grade leaves it to a person too
+            continue
+        score, points = score + float(got), points + float(most)
+        if float(got) < float(most):
             errors = [o for o in cell.get("outputs", []) if o.get("output_type") == "error"]
             why = (f"{errors[0].get('ename')}: {str(errors[0].get('evalue'))[:150]}" if errors
                    else "gave partial credit")

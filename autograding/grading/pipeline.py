@@ -5,9 +5,10 @@ OverwriteKernelspec, OverwriteCells, CheckCellMetadata), executes it, then limit
 and saves the scores, then assigns late penalties. The same steps run here, in the same order;
 autograding.grading.sanitize adds two steps of its own (restoring grading metadata and deleted
 cells) and has two of nbgrader's tell the student what they changed. Execution sits
-between the two lists, in the engine's sandbox, in a worker. Only the late-penalty step is
-made with the course's nbgrader_config.py (its plugin_class and policy); the others keep
-nbgrader's defaults.
+between the two lists, in the engine's sandbox, in a worker. Every step is made with the
+course's nbgrader_config.py, as nbgrader makes its own (OverwriteCells' add_missing_cells,
+LimitOutput's caps, the late penalty's plugin_class and policy); the hidden-test delimiters
+the notes compare with are the course's too (the master's `hidden_tests`).
 """
 
 from __future__ import annotations
@@ -50,8 +51,8 @@ RECORD = (
     SaveScores,  # nbgrader's SaveAutoGrades with autograding.grading.scoring's rule
     AssignLatePenalties,  # nbgrader's; the course config's plugin_class (grading/late_policy)
 )
-# The steps made with the course's config; every other step keeps nbgrader's defaults.
-COURSE_CONFIGURED = (AssignLatePenalties,)
+# The step that assigns the late penalty alone (a notebook scored without RECORD).
+LATE_PENALTY = (AssignLatePenalties,)
 
 
 @dataclass
@@ -63,19 +64,20 @@ class Prepared:
 
 
 def run(steps, nb, resources: dict, config=None):
-    """Apply each preprocessor of `steps` in order, those of COURSE_CONFIGURED made with
-    `config` (the course's, a traitlets Config); returns (nb, resources)."""
+    """Apply each preprocessor of `steps` in order, each made with `config` (the course's, a
+    traitlets Config; nbgrader's defaults when None); returns (nb, resources)."""
     log = quiet_logger()
+    options = {"config": config} if config is not None else {}
     for step in steps:
-        options = {"config": config} if config is not None and step in COURSE_CONFIGURED else {}
         nb, resources = step(log=log, **options).preprocess(nb, resources)
     return nb, resources
 
 
-def sanitize(nb, master, resources: dict):
-    """(notebook, comments for the student): SANITIZE applied to `nb` against `master`."""
+def sanitize(nb, master, resources: dict, config=None):
+    """(notebook, comments for the student): SANITIZE applied to `nb` against `master`, its
+    steps made with the course's `config`."""
     resources = {**resources, "autograding": {"master": master, "comments": []}}
-    nb, resources = run(SANITIZE, nb, resources)
+    nb, resources = run(SANITIZE, nb, resources, config)
     return nb, resources["autograding"]["comments"]
 
 
@@ -87,16 +89,16 @@ def record(nb, resources: dict, config=None):
 
 def assign_late_penalty(nb, resources: dict, config=None):
     """Only the late-penalty step, for a notebook whose scores were set without RECORD."""
-    return run(COURSE_CONFIGURED, nb, resources, config)
+    return run(LATE_PENALTY, nb, resources, config)
 
 
 def prepare_submission(path: Path, master: MasterNotebook, resources: dict,
-                       data: bytes | None = None) -> Prepared:
+                       data: bytes | None = None, config=None) -> Prepared:
     """Read (unless its bytes are given as `data`), parse and sanitize one submitted notebook
-    (raises SubmissionError)."""
+    with the course's `config` (raises SubmissionError)."""
     nb, comments = parse_notebook(read_bytes_safely(path) if data is None else data, path.name)
     try:
-        prepared = Prepared(*sanitize(nb, master, resources))
+        prepared = Prepared(*sanitize(nb, master, resources, config))
     except SubmissionError:
         raise
     except Exception as err:  # nbgrader's ValidationError and friends on hostile metadata

@@ -5,7 +5,9 @@ gradebook rows, the autograded notebook, whatever the caller's notebook writers 
 (feedback pages: autograding.api passes autograding.reports'), then the done-marker, so a batch
 killed at any point redoes the notebook and counts nothing twice. The submission's time comes
 from nbgrader's timestamp.txt beside the notebook; without a readable one it has no time and
-is never late.
+is never late. The kernel gets the files beside the notebook, the course's over the student's,
+and what it leaves in its folder is kept beside the autograded notebook
+(autograding.grading.assignment_files).
 """
 
 from __future__ import annotations
@@ -15,6 +17,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from autograding.grading.assignment_files import (
+    AssignmentFiles,
+    kept_files,
+    previous_files,
+    write_kept,
+)
 from autograding.grading.files import atomic_write, autograded_path, marker_path
 from autograding.grading.gradebook import course_late_policy
 from autograding.grading.settings import BatchPlan
@@ -45,8 +53,10 @@ class NotebookRecorder:
         self.gb = gradebook
         self.writers = [make(plan, gradebook) for make in hooks.notebook_writers]
         self.sandboxes = set()
-        # The course's nbgrader config, for nbgrader's AssignLatePenalties (its late policy).
-        self.late_config = course_late_policy(plan.course).config
+        # The course's nbgrader config: nbgrader's steps are made with it (its late policy too).
+        self.config = course_late_policy(plan.course).config
+        self.files = AssignmentFiles(plan.course, plan.course_settings)
+        self.given: dict[tuple, dict[str, bytes]] = {}  # files of the jobs not yet finished
 
     def prepare(self, task: Task):
         """(job, comments) to execute, or (None, comments) when the notebook gets zero."""
@@ -60,13 +70,18 @@ class NotebookRecorder:
             return None, [_missing_comment(task)]
         try:
             prepared = prepare_submission(task.path, task.master,
-                                          task.resources(self.plan.db_url), data=task.snapshot)
+                                          task.resources(self.plan.db_url), data=task.snapshot,
+                                          config=self.config)
         except SubmissionError as err:
             return None, [f"{err}. This notebook gets zero."]
+        given = self.files.for_task(task)
+        if not task.canary:
+            self.given[_key(task)] = given.files
         job = {"notebook": nbformat.writes(prepared.notebook),
-               "limits": self.plan.settings.limits, "sandbox": self.plan.sandbox,
-               "executor": self.plan.settings.executor, "hidden": self.plan.hidden}
-        return job, prepared.comments
+               "limits": self.plan.limits, "sandbox": self.plan.sandbox,
+               "executor": self.plan.settings.executor, "hidden": self.plan.hidden,
+               "files": given.files, "keep_files": not task.canary}
+        return job, prepared.comments + given.notes
 
     def finish(self, task: Task, result: dict | None, comments: list[str]) -> None:
         """Scores into the gradebook, autograded notebook, writers' files, then the marker."""
@@ -85,7 +100,7 @@ class NotebookRecorder:
             nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell(
                 "**No gradable notebook**: every graded cell gets zero (see the comments above).")])
             self._zero(task)
-            assign_late_penalty(nb, task.resources(self.plan.db_url), self.late_config)
+            assign_late_penalty(nb, task.resources(self.plan.db_url), self.config)
         else:
             status = "graded"
             nb = nbformat.reads(result["notebook"], as_version=4)
@@ -93,9 +108,12 @@ class NotebookRecorder:
             seconds = result["seconds"]
             self.sandboxes.add(result["sandbox"])
             _fail_after_dead_kernel(nb, result)
-            nb, _ = record(nb, task.resources(self.plan.db_url), self.late_config)
+            nb, _ = record(nb, task.resources(self.plan.db_url), self.config)
+        kept, notes = self._keep_files(task, result)
+        comments = comments + notes
         nb.metadata["autograding"] = {"comments": comments, "status": status,
-                                      "fingerprint": task.fingerprint, "seconds": seconds}
+                                      "fingerprint": task.fingerprint, "seconds": seconds,
+                                      "hidden_tests": list(task.master.hidden_tests)}
         out_dir = self.plan.out_dir
         atomic_write(autograded_path(out_dir, task.student, task.assignment, task.notebook),
                      nbformat.writes(nb))
@@ -103,8 +121,24 @@ class NotebookRecorder:
             write(nb, task)
         marker = {"fingerprint": task.fingerprint, "status": status, "comments": comments,
                   "seconds": seconds, "student": task.student, "assignment": task.assignment,
-                  "notebook": task.notebook}
+                  "notebook": task.notebook, "files": kept}
         atomic_write(marker_path(out_dir, task), json.dumps(marker, indent=1))
+
+    def _keep_files(self, task: Task, result: dict | None) -> tuple[list[str], list[str]]:
+        """(names, notes): the run's files written beside the autograded notebook, those an
+        earlier run of it left and no notebook of the assignment keeps now removed."""
+        given = self.given.pop(_key(task), {})
+        kept, notes = kept_files(given, result.get("files")) if result else ({}, [])
+        marker = marker_path(self.plan.out_dir, task)
+        siblings = set()
+        for other in marker.parent.glob("*.json"):
+            if other != marker:
+                siblings.update(previous_files(other))
+        stale = set(previous_files(marker)) - set(kept) - siblings
+        folder = autograded_path(self.plan.out_dir, task.student, task.assignment,
+                                 task.notebook).parent
+        notes += write_kept(folder, kept, sorted(stale), atomic_write)
+        return sorted(kept), notes
 
     def _zero(self, task: Task) -> None:
         """Every graded cell of the task's notebook gets zero, needing no manual grade."""
@@ -114,6 +148,11 @@ class NotebookRecorder:
             grade.auto_score = 0.0
             grade.needs_manual_grade = False
         self.gb.db.commit()
+
+
+def _key(task: Task) -> tuple:
+    """A notebook of the batch."""
+    return task.student, task.assignment, task.notebook
 
 
 def _read_timestamp(folder: Path) -> tuple[object, list[str]]:

@@ -70,11 +70,16 @@ def _restore_missing_cells(nb, master: MasterNotebook) -> list[str]:
         nb.cells.insert(at, cell)
         position = {gid: (p + 1 if p >= at else p) for gid, p in position.items()}
         position[mcell.grade_id] = at
-        what = ("test cell" if mcell.is_test else "answer cell" if mcell.solution
-                else "read-only cell")
-        comments.append(f"The {what} '{mcell.grade_id}' was missing from your notebook; it was "
-                        f"{RESTORED_NOTE} and graded.")
+        comments.append(_restored_comment(mcell))
     return comments
+
+
+def _restored_comment(mcell) -> str:
+    """The note on a master cell put back into a submission that lacked it."""
+    what = ("test cell" if mcell.is_test else "answer cell" if mcell.solution
+            else "task" if mcell.task else "read-only cell")
+    return (f"The {what} '{mcell.grade_id}' was missing from your notebook; it was "
+            f"{RESTORED_NOTE} and graded.")
 
 
 class RestoreGradingMetadata(NbGraderPreprocessor):
@@ -105,23 +110,44 @@ class DeduplicateIdsNoted(DeduplicateIds):
 
 
 class OverwriteCellsNoted(OverwriteCells):
-    """nbgrader's OverwriteCells (read-only and test cells back from the gradebook), noted."""
+    """nbgrader's OverwriteCells (read-only and test cells back from the gradebook), noted.
+
+    With the course's `OverwriteCells.add_missing_cells` it also puts deleted graded cells back
+    as nbgrader does (its notification first); where nbgrader's placement fails, the cells
+    are left to RestoreDeletedCells instead of failing the notebook."""
 
     def preprocess(self, nb, resources):
-        """Overwrite edited read-only cells and note each one a student edited."""
-        _, comments = _context(resources)
-        sources = [c.source for c in nb.cells]
+        """Overwrite edited read-only cells and note each one a student edited or that came
+        back."""
+        master, comments = _context(resources)
+        before = [(cell, cell.source) for cell in nb.cells]
         nb, resources = super().preprocess(nb, resources)
-        for old, cell in zip(sources, nb.cells, strict=True):
-            if old != cell.source and old != visible_source(cell.source):
+        for cell, old in before:
+            if old != cell.source and old != visible_source(cell.source, master.hidden_tests):
                 grade_id = cell.metadata["nbgrader"]["grade_id"]
                 comments.append(f"The read-only cell '{grade_id}' was edited; "
                                 f"{RESTORED_NOTE}.")
+        kept = {id(cell) for cell, _ in before}
+        for cell in nb.cells:
+            added = None if id(cell) in kept else master.cell(
+                cell.metadata.get("nbgrader", {}).get("grade_id"))
+            if added is not None:
+                comments.append(_restored_comment(added))
         for cell in nb.cells:  # OverwriteCells drops unknown grade ids but keeps the rest
             meta = cell.metadata.get("nbgrader")
             if meta is not None and "grade_id" not in meta:
                 del cell.metadata["nbgrader"]
         return nb, resources
+
+    def add_missing_grade_cells(self, nb, resources):
+        """nbgrader's, undone when it fails: it looks for the previous master cell among the
+        submission's graded and answer cells only, and raises when that one is not."""
+        cells = list(nb.cells)
+        try:
+            return super().add_missing_grade_cells(nb, resources)
+        except (KeyError, ValueError, IndexError):
+            nb.cells = cells
+            return nb, resources
 
 
 class RestoreDeletedCells(NbGraderPreprocessor):

@@ -45,8 +45,7 @@ def run_jobs(recorder, todo, report, runner, master_checks=None) -> None:
                 except Exception as err:  # worker process died or cluster lost the task
                     result = {"error": f"{type(err).__name__}: {err}"}
                 if task.canary:
-                    master_checks.check(task, result, lambda line: bar.write(line,
-                                                                             file=sys.stderr))
+                    master_checks.check(task, result)
                 elif "error" in result and task.attempts < MAX_ATTEMPTS:
                     task.attempts += 1
                     running[runner.submit(job)] = (task, job, comments)

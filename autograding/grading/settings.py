@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
 from autograding.engine.limits import Limits
 from autograding.engine.sandbox import MODES as SANDBOX_MODES
+from autograding.grading.course_settings import (
+    CourseConfigError,
+    CourseSettings,
+    load_course_settings,
+)
 
 DEFAULT_EXECUTOR = "autograding.engine.executor:execute_notebook"
 
@@ -35,6 +40,9 @@ class GradingSettings:
     # Run each master in the sandbox first and note lost points (the CLI's default is True,
     # `--no-master-check`; off here so library callers and tests run only what they ask for).
     check_masters: bool = False
+    # The course's Execute.timeout as the cell time limit: None (the default) when
+    # limits.cell_timeout is Limits' default, True always, False never (the CLI's --timeout).
+    course_timeout: bool | None = None
 
     def __post_init__(self):
         # Callers pass lists or None; a frozen settings object keeps tuples.
@@ -72,6 +80,16 @@ class GradingSettings:
         """Local workers for `jobs` notebooks: as asked (default: cores), at most one per job."""
         return max(1, min(self.workers or os.cpu_count() or 1, jobs))
 
+    def batch_limits(self, course: CourseSettings) -> Limits:
+        """The limits of a batch: these settings' limits, with the course's Execute.timeout
+        as the cell time limit when course_timeout says so (see the field)."""
+        use = self.course_timeout
+        if use is None:
+            use = self.limits.cell_timeout == Limits().cell_timeout
+        if not use or course.cell_timeout is None:
+            return self.limits
+        return replace(self.limits, cell_timeout=course.cell_timeout)
+
 
 @dataclass(frozen=True)
 class BatchPlan:
@@ -84,3 +102,16 @@ class BatchPlan:
     sandbox: str  # resolved ("bwrap", ...), or as asked when Dask workers choose
     hidden: tuple[str, ...]
     settings: GradingSettings
+    # The course's nbgrader_config.py as the grader honours it, and the limits it gives the
+    # notebooks (both read from `course` and `settings` when not given).
+    course_settings: CourseSettings | None = None
+    limits: Limits | None = None
+
+    def __post_init__(self):
+        if self.course_settings is None:
+            try:
+                object.__setattr__(self, "course_settings", load_course_settings(self.course))
+            except CourseConfigError as err:
+                raise GradingError(str(err)) from None
+        if self.limits is None:
+            object.__setattr__(self, "limits", self.settings.batch_limits(self.course_settings))

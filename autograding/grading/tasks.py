@@ -12,7 +12,8 @@ from autograding.grading.submission import SubmissionError, read_bytes_safely
 
 # Bump when a change to the pipeline can change scores: old markers then stop matching.
 # 2: RECORD assigns late penalties; the fingerprint covers the late rule and timestamp.txt.
-PIPELINE_VERSION = "2"
+# 3: the kernel gets the files beside the notebook; the fingerprint covers them.
+PIPELINE_VERSION = "3"
 TIMESTAMP_BYTES = 200  # nbgrader's timestamp.txt holds one date
 
 
@@ -30,6 +31,7 @@ class Task:
     canary: bool = False  # the master itself, run to check the sandbox keeps it at full marks
     digest: str = ""  # sha256 of the submitted file when the batch started ("" if unreadable)
     snapshot: bytes | None = None  # its bytes then, graded instead of the file (--sandbox none)
+    inputs_digest: str = ""  # the files given to its kernel (assignment_files.FileSet.digest)
 
     @property
     def notebook(self) -> str:
@@ -111,12 +113,14 @@ def submitted_bytes(task: Task) -> tuple[bytes | None, str]:
 
 def fingerprint(task: Task, keep_copy: bool = False) -> str:
     """sha256 over what decides the grade: the submitted bytes, the master, the pipeline, the
-    assignment's due date and late policy, and the submission's timestamp.txt. Also notes the
+    assignment's due date and late policy, the submission's timestamp.txt and the files given
+    to the kernel (task.inputs_digest, set before). Also notes the
     file's own digest, and with `keep_copy` keeps its bytes in the task."""
     late_rule = getattr(task.master, "late_rule", "")
     digest = hashlib.sha256(
         f"{PIPELINE_VERSION}\0{task.master.sha256}\0{late_rule}\0".encode())
     digest.update(b"timestamp\0" + _timestamp_bytes(task) + b"\0")
+    digest.update(b"inputs\0" + task.inputs_digest.encode() + b"\0")
     if task.refused:
         digest.update(b"refused\0" + task.refused.encode())
     else:

@@ -9,7 +9,9 @@ visible part; otherwise the student reads "a hidden test in this cell failed". A
 replaces any hidden-test line that still shows up anywhere. A table at the top lists each graded
 cell with its points and result, and the grader's comments (time-outs, dead kernel, restored
 cells, unreadable file); when the assignment has a due date, the submission's lines above
-them: due date, submitted, late by, late penalty.
+them: due date, submitted, late by, late penalty. The hidden-test delimiters are the course's
+(ClearHiddenTests' in its nbgrader_config.py), which the grader notes in each autograded
+notebook; images beside the notebook show as data URIs (autograding.reports.feedback_images).
 """
 
 from __future__ import annotations
@@ -19,8 +21,9 @@ import html
 import re
 from pathlib import Path
 
+from autograding.grading.course_settings import DEFAULT_HIDDEN_TESTS
 from autograding.grading.gradebook import (
-    COURSE_ID,
+    ANY_COURSE,
     hidden_line_numbers,
     masters_from_gradebook,
     quiet_logger,
@@ -100,10 +103,10 @@ def _redact_error(output, execution_count, hidden: set[int]) -> dict:
             "traceback": [HIDDEN_FAILED]}
 
 
-def redact_hidden_cell(cell) -> None:
+def redact_hidden_cell(cell, delimiters=DEFAULT_HIDDEN_TESTS) -> None:
     """Strip a hidden-test cell's source and outputs down to what the student may see."""
-    hidden = hidden_line_numbers(cell.source)
-    cell.source = visible_source(cell.source).rstrip("\n") + "\n" + HIDDEN_SOURCE_NOTE
+    hidden = hidden_line_numbers(cell.source, delimiters)
+    cell.source = visible_source(cell.source, delimiters).rstrip("\n") + "\n" + HIDDEN_SOURCE_NOTE
     if cell.cell_type != "code":
         return
     kept, withheld, stderr = [], False, False
@@ -122,16 +125,27 @@ def redact_hidden_cell(cell) -> None:
     cell.outputs = kept
 
 
-def _hidden_lines(masters: list) -> list[str]:
+def _hidden_lines(masters: list, delimiters=DEFAULT_HIDDEN_TESTS) -> list[str]:
     """Hidden-test lines (stripped) that appear nowhere in the visible parts of the masters."""
     visible, hidden = set(), set()
     for master in masters:
         for mcell in master.cells:
-            numbers = hidden_line_numbers(mcell.source)
+            numbers = hidden_line_numbers(mcell.source, delimiters)
             for n, line in enumerate(mcell.source.split("\n"), start=1):
                 (hidden if n in numbers else visible).add(line.strip())
-    lines = {h for h in hidden - visible if len(h) >= SCRUB_MIN_CHARS and "HIDDEN TESTS" not in h}
+    lines = {h for h in hidden - visible
+             if len(h) >= SCRUB_MIN_CHARS and not any(d in h for d in delimiters)}
     return sorted(lines, key=len, reverse=True)
+
+
+def hidden_test_delimiters(nb) -> tuple[str, str]:
+    """The course's hidden-test delimiters the grader noted in an autograded notebook
+    (nbgrader's when it noted none)."""
+    noted = nb.metadata.get("autograding", {}).get("hidden_tests")
+    if (isinstance(noted, list) and len(noted) == 2
+            and all(isinstance(d, str) and d.strip() for d in noted)):
+        return noted[0], noted[1]
+    return DEFAULT_HIDDEN_TESTS
 
 
 def _scrub_text(text: str, lines: list[str]) -> str:
@@ -271,9 +285,10 @@ def feedback_path(out_dir: Path, student: str, assignment: str, notebook: str) -
 class FeedbackWriter:
     """Renders feedback HTML for autograded notebooks of one gradebook."""
 
-    def __init__(self, db_url: str, gradebook=None):
+    def __init__(self, db_url: str, gradebook=None, out_dir: Path | None = None):
         self.db_url = db_url
         self.gradebook = gradebook  # an open nbgrader Gradebook to reuse, else one per call
+        self.out_dir = out_dir  # its autograded/ holds the images a page may embed
         self._masters = None
         self._exporter = None
         self._highlight = CachedHighlight()
@@ -299,7 +314,7 @@ class FeedbackWriter:
         present = {c.metadata.get("nbgrader", {}).get("grade_id") for c in nb.cells}
         absent = []
         opened = nullcontext(self.gradebook) if self.gradebook else Gradebook(self.db_url,
-                                                                            COURSE_ID)
+                                                                            ANY_COURSE)
         with opened as gb:
             try:
                 submitted = gb.find_submission_notebook(notebook, assignment, student)
@@ -318,7 +333,7 @@ class FeedbackWriter:
         from nbgrader.api import Gradebook
 
         opened = nullcontext(self.gradebook) if self.gradebook else Gradebook(self.db_url,
-                                                                            COURSE_ID)
+                                                                            ANY_COURSE)
         with opened as gb:
             return late_lines(gb, student, assignment, notebook)
 
@@ -327,20 +342,25 @@ class FeedbackWriter:
         import nbformat
         from nbgrader.preprocessors import GetGrades
 
+        from autograding.reports.feedback_images import embed_images
+
         nb = copy.deepcopy(autograded_nb)
+        delimiters = hidden_test_delimiters(nb)
         comments = list(nb.metadata.get("autograding", {}).get("comments", []))
         resources = {"nbgrader": {"notebook": notebook, "assignment": assignment,
                                   "student": student, "db_url": self.db_url}}
         nb, resources = GetGrades(log=quiet_logger()).preprocess(nb, resources)
         masters = self._master_cells(assignment)
         for cell in nb.cells:
-            if hidden_line_numbers(cell.source):
-                redact_hidden_cell(cell)
-        lines = _hidden_lines(masters)
+            if hidden_line_numbers(cell.source, delimiters):
+                redact_hidden_cell(cell, delimiters)
+        lines = _hidden_lines(masters, delimiters)
         for cell in nb.cells:
             _scrub(cell, lines)
         comments = [_scrub_text(c, lines) for c in comments]
         nb.metadata.pop("autograding", None)
+        folder = self.out_dir / "autograded" / student / assignment if self.out_dir else None
+        embed_images(nb, folder)
         absent = self._absent_grades(nb, student, assignment, notebook)
         late = self._late_lines(student, assignment, notebook)
         nb.cells.insert(0, nbformat.v4.new_raw_cell(
@@ -369,7 +389,7 @@ def regenerate_feedback(out_dir: Path, db_url: str | None = None) -> list[Path]:
     db_url = db_url or db_url_for(out_dir)
     written = []
     with shared_gradebook(db_url) as gradebook:
-        writer = FeedbackWriter(db_url, gradebook)
+        writer = FeedbackWriter(db_url, gradebook, out_dir)
         for path in sorted((out_dir / "autograded").glob("*/*/*.ipynb")):
             student, assignment = path.parent.parent.name, path.parent.name
             nb = nbformat.read(path, as_version=4)
@@ -384,7 +404,7 @@ def feedback_page_writer(plan, gradebook):
     notebook's feedback page, written before its done-marker."""
     from autograding.grading.files import atomic_write
 
-    writer = FeedbackWriter(plan.db_url, gradebook)
+    writer = FeedbackWriter(plan.db_url, gradebook, plan.out_dir)
 
     def write(nb, task) -> None:
         html_page = writer.render(nb, task.student, task.assignment, task.notebook)

@@ -1,5 +1,10 @@
 """grades.csv: nbgrader's export columns, a status column and one column per graded cell.
 
+The cell columns are named `assignment/notebook:grade_id` (e.g. `ps1/problem1:squares`): unique
+in the whole gradebook, since nbgrader's grade ids are unique only within one notebook and two
+assignments may each have a notebook of the same name. They follow the other columns, sorted by
+assignment, notebook and grade id; a row fills only its own assignment's.
+
 Which rows: `grade` and `export` apply the same rule, and read it from the gradebook alone.
 - An assignment gets rows only when someone handed it in: the gradebook holds at least one
   submission of it. Every master is registered in the gradebook, and a shared gradebook keeps
@@ -38,9 +43,9 @@ def _text(value) -> str:
     return "" if value is None else str(value)
 
 
-def cell_column(notebook: str, grade_id: str) -> str:
-    """CSV column of one graded cell."""
-    return f"{notebook}:{grade_id}"
+def cell_column(assignment: str, notebook: str, grade_id: str) -> str:
+    """CSV column of one graded cell: `assignment/notebook:grade_id`."""
+    return f"{assignment}/{notebook}:{grade_id}"
 
 
 def grade_rows(db_url: str) -> tuple[list[str], list[dict]]:
@@ -48,17 +53,18 @@ def grade_rows(db_url: str) -> tuple[list[str], list[dict]]:
     cell; rows by the rule of the module docstring."""
     from nbgrader.api import Gradebook
 
-    from autograding.grading.gradebook import COURSE_ID
+    from autograding.grading.gradebook import ANY_COURSE
 
     rows, cell_columns = [], []
-    with Gradebook(db_url, COURSE_ID) as gb:
+    with Gradebook(db_url, ANY_COURSE) as gb:
         handed_in = sorted((a for a in gb.assignments if a.submissions), key=lambda a: a.name)
         students = sorted(gb.students, key=lambda s: s.id)
         for assignment in handed_in:
             for notebook in sorted(assignment.notebooks, key=lambda n: n.name):
                 for cell in sorted(notebook.grade_cells + notebook.task_cells,
                                    key=lambda c: c.name):
-                    cell_columns.append(cell_column(notebook.name, cell.name))
+                    cell_columns.append(cell_column(assignment.name, notebook.name,
+                                                    cell.name))
         for assignment in handed_in:
             submissions = {s.student.id: s for s in assignment.submissions}
             for student in students:
@@ -82,7 +88,8 @@ def grade_rows(db_url: str) -> tuple[list[str], list[dict]]:
                     row[STATUS_COLUMN] = GRADED
                     for nb in submission.notebooks:
                         for grade in nb.grades:
-                            row[cell_column(nb.name, grade.cell.name)] = float(grade.score)
+                            row[cell_column(assignment.name, nb.name,
+                                            grade.cell.name)] = float(grade.score)
                 rows.append({k: _text(v) for k, v in row.items()})
     return NBGRADER_COLUMNS + [STATUS_COLUMN] + cell_columns, rows
 

@@ -12,10 +12,10 @@ def distribution(db_url: str) -> dict[str, tuple[dict, int, int]]:
     missing, never as a zero."""
     from nbgrader.api import Gradebook
 
-    from autograding.grading.gradebook import COURSE_ID
+    from autograding.grading.gradebook import ANY_COURSE
 
     data = {}
-    with Gradebook(db_url, COURSE_ID) as gb:
+    with Gradebook(db_url, ANY_COURSE) as gb:
         students = len(gb.students)
         for assignment in sorted(gb.assignments, key=lambda a: a.name):
             per_cell = {}

@@ -20,7 +20,7 @@ from autograding.grading.due_dates import (
     with_due_dates,
 )
 from autograding.grading.gradebook import (
-    COURSE_ID,
+    ANY_COURSE,
     GradebookError,
     course_late_policy,
     db_url_for,
@@ -272,7 +272,7 @@ def penalties(db_url: str) -> dict[str, float]:
     """{student: late_submission_penalty} of the assignment."""
     from nbgrader.api import Gradebook
 
-    with Gradebook(db_url, COURSE_ID) as gb:
+    with Gradebook(db_url, ANY_COURSE) as gb:
         return {s.student.id: s.late_submission_penalty
                 for s in gb.find_assignment(ASSIGNMENT).submissions}
 
@@ -309,7 +309,7 @@ def test_feedback_shows_due_date_submission_lateness_and_penalty(recorded):
     from nbgrader.api import Gradebook
 
     _, tmp_path, db_url = recorded
-    with Gradebook(db_url, COURSE_ID) as gb:
+    with Gradebook(db_url, ANY_COURSE) as gb:
         lines = {s: late_lines(gb, s, ASSIGNMENT, ASSIGNMENT) for s in CLASS}
     assert lines["late_1_5_days"] == [
         "Due: 2026-12-07 22:59 UTC", "Submitted: 2026-12-09 10:59 UTC", "Late by: 1 d 12 h",
@@ -378,5 +378,5 @@ def test_plain_nbgrader_autograde_gives_the_same_penalties(tmp_path):
         assert run.returncode == 0, run.stdout + run.stderr
     theirs = penalties(f"sqlite:///{course / 'gradebook.db'}")
     assert theirs == ours == {student: CLASS[student][2] for student in students}
-    with Gradebook(f"sqlite:///{course / 'gradebook.db'}", COURSE_ID) as gb:
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}", ANY_COURSE) as gb:
         assert gb.find_assignment(ASSIGNMENT).duedate == DUE

@@ -62,7 +62,8 @@ def rows(tmp_path):
     nobody handed in."""
     from nbgrader.api import Gradebook
 
-    from autograding.grading.gradebook import COURSE_ID, use_in_process_alembic_head
+    from autograding.course.release import COURSE_ID
+    from autograding.grading.gradebook import use_in_process_alembic_head
 
     use_in_process_alembic_head()
     url = f"sqlite:///{tmp_path / 'gradebook.db'}"

@@ -73,7 +73,8 @@ def gradebook(tmp_path):
 
     from nbgrader.api import Gradebook
 
-    from autograding.grading.gradebook import COURSE_ID, use_in_process_alembic_head
+    from autograding.course.release import COURSE_ID
+    from autograding.grading.gradebook import use_in_process_alembic_head
 
     use_in_process_alembic_head()
     url = f"sqlite:///{tmp_path / 'gradebook.db'}"
@@ -97,7 +98,8 @@ def gradebook(tmp_path):
 
 def test_rows_only_for_handed_in_assignments_and_missing_rows_say_so(gradebook):
     columns, rows = grade_rows(gradebook)
-    assert columns == NBGRADER_COLUMNS + ["status", "a1:t1", "a1:t2", "a2:t1", "a2:t2"]
+    assert columns == NBGRADER_COLUMNS + ["status", "a1/a1:t1", "a1/a1:t2", "a2/a2:t1",
+                                          "a2/a2:t2"]
     by_key = {(r["student_id"], r["assignment"]): r for r in rows}
     assert {k: r["status"] for k, r in by_key.items()} == {
         ("amy", "a1"): "graded", ("bob", "a1"): "graded", ("carl", "a1"): "missing",
@@ -115,7 +117,7 @@ def test_csv_leaves_missing_scores_empty(gradebook, tmp_path):
     result = export_outputs(tmp_path / "out", gradebook)
     with open(result.csv_path, newline="") as fh:
         rows = list(csv.DictReader(fh))
-    assert [(r["student_id"], r["assignment"], r["status"], r["score"], r["a2:t1"])
+    assert [(r["student_id"], r["assignment"], r["status"], r["score"], r["a2/a2:t1"])
             for r in rows if r["assignment"] == "a2"] == [
         ("amy", "a2", "graded", "3.0", "2.0"), ("bob", "a2", "missing", "", ""),
         ("carl", "a2", "missing", "", "")]

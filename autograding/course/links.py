@@ -33,6 +33,9 @@ SELF_CHECK_TITLE = "#@title Check all my answers"
 FOLDED = {"jupyter": {"source_hidden": True}, "cellView": "form"}
 HIDDEN_TESTS = re.compile(r"### BEGIN HIDDEN TESTS.*?### END HIDDEN TESTS\n?", re.DOTALL)
 GITHUB_URL = re.compile(r"^https://github\.com/([\w.-]+)/([\w.-]+?)(?:\.git)?/?$")
+# What the course's tests compare with, taken when it is imported (course_utils/reference.py):
+# the setup cell imports it before any answer runs, and the grader before the first cell.
+REFERENCE_MODULE = "course_utils.reference"
 
 
 class LinksConfigError(ValueError):
@@ -171,6 +174,9 @@ def _course_setup_for_colab():
 
 
 _course_setup_for_colab()
+# The tests compare your answers with functions taken now, before your code runs: code that
+# replaces torch.allclose or a builtin later cannot change them (course_utils/reference.py).
+import {REFERENCE_MODULE}  # noqa: F401
 '''
 
 

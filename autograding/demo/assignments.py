@@ -7,6 +7,7 @@ cell. The helpers below read and edit notebooks as plain JSON dicts (as Jupyter 
 
 from __future__ import annotations
 
+import ast
 import copy
 import hashlib
 import json
@@ -105,6 +106,25 @@ def fill(assignment: Assignment, answered=None, *, nb: dict | None = None) -> di
     answered = assignment.answers if answered is None else answered
     for cell_id in answered:
         assignment.cell(nb, cell_id)["source"] = assignment.solution(cell_id)
+    return nb
+
+
+def one_off_answers(assignment: Assignment) -> dict:
+    """A student copy with wrong answers: the master's solutions, each function they define
+    returning results one off (autograding.demo.payloads.one_off)."""
+    from autograding.demo.payloads import one_off
+
+    nb = fill(assignment)
+    for number, cell_id in enumerate(assignment.answers):
+        code = assignment.solution(cell_id)
+        try:
+            names = [node.name for node in ast.parse(code).body
+                     if isinstance(node, ast.FunctionDef)]
+        except SyntaxError:
+            names = []
+        wrapped = "".join(f"{name} = one_off({name})\n" for name in names)
+        set_answer(assignment, nb, cell_id,
+                   (one_off() + "\n\n" if number == 0 else "") + code + "\n" + wrapped)
     return nb
 
 

@@ -45,6 +45,11 @@ class SampleClass:
         return {(s.student, s.assignment) for s in self.submissions if s.needs_sandbox}
 
     @property
+    def flagged(self) -> set[tuple[str, str]]:
+        """Submissions the grader must flag for review (and no others)."""
+        return {(s.student, s.assignment) for s in self.submissions if s.flagged}
+
+    @property
     def canaries(self) -> list[Path]:
         """Files a hostile submission tries to create outside its sandbox."""
         return [Path(p) for s in self.submissions for p in s.canaries]

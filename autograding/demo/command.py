@@ -1,7 +1,8 @@
 """The `demo` command (`make demo`): release, build and grade the sample class, check it.
 
 The run prints a students x assignments table of got/expected scores and fails if any
-submission differs from its expected score (escape attempts excepted when no sandbox ran).
+submission differs from its expected score (escape attempts excepted when no sandbox ran), or
+if the grader flags for review another set of hand-ins than the one that patches the tests.
 Scores are after the late penalty: the class is graded against out/course/, the course with
 due dates, where three hand-ins are late (autograding.demo.late).
 """
@@ -98,6 +99,11 @@ def run_demo(out_dir="demo-out", *, n_students: int = ROSTER_SIZE, workers=None,
     echo(f"late hand-ins (due dates: {course / 'nbgrader_config.py'})")
     echo(f"  policy: {late.policy.description}")
     echo("\n".join(late_lines) or "  none")
+    flagged = {key for key, result in report.results.items() if result.replaced}
+    echo("flagged for review (the code replaced what tests compare with; expected: "
+         f"{', '.join('/'.join(key) for key in sorted(sample.flagged)) or 'none'})")
+    echo("\n".join(f"  {student}/{name}: {', '.join(report.results[(student, name)].replaced)}"
+                   for student, name in sorted(flagged)) or "  none")
     echo(f"\n{len(sample.submissions)} submissions graded in {report.seconds:.0f} s "
          f"(sandbox: {report.sandbox or 'n/a'}); total demo time "
          f"{time.monotonic() - started:.0f} s")
@@ -112,6 +118,9 @@ def run_demo(out_dir="demo-out", *, n_students: int = ROSTER_SIZE, workers=None,
     echo(f"feedback   : {report.feedback_dir}/<student>/<assignment>/")
     echo(f"plot (PNG) : {report.plot_path}")
     echo(f"gradebook  : {report.db_url}")
+    if flagged != sample.flagged:
+        echo(f"flagged for review but not expected to be: {sorted(flagged - sample.flagged)}; "
+             f"expected but not flagged: {sorted(sample.flagged - flagged)}")
     if mismatched:
         echo(f"{len(mismatched)} submissions differ from their expected score:")
         described = sample.describe()
@@ -121,8 +130,9 @@ def run_demo(out_dir="demo-out", *, n_students: int = ROSTER_SIZE, workers=None,
             lost = [g for g, v in sample.expected_cells[key].items() if cells.get(g) != v]
             echo(f"  {key[0]}/{key[1]} ({described[key]}): cells {', '.join(lost)}"
                  + (f"; {result.comments[0][:120]}" if result and result.comments else ""))
+    if mismatched or flagged != sample.flagged:
         return 1
-    echo("every submission got exactly its expected score")
+    echo("every submission got exactly its expected score and flag")
     return 0
 
 

@@ -19,6 +19,11 @@ Rules (documented because the score must be well defined):
   output without losing the answer (a timeout there would only cost the printing).
 - Five thousand tiny displays come after the answer in its cell: few bytes, but one feedback
   row each; the grader keeps the first 1,000 and says so.
+- Wrong answers (every result one off) with code, at the top of the first answer, that
+  replaces torch.allclose, torch.equal, numpy.allclose, math.isclose, Fraction.__eq__ and, for
+  the tests' calls, abs, all and isinstance: every comparison of a test would pass. The tests
+  compare with references taken before the notebook ran, so it scores as the same wrong
+  answers do without the patch (the "wrong" oracle), and the grader flags it for review.
 """
 
 from __future__ import annotations
@@ -27,7 +32,14 @@ import copy
 import hashlib
 
 import autograding.demo.payloads as payloads
-from autograding.demo.assignments import cell_source, fill, grade_id, new_cell, set_answer
+from autograding.demo.assignments import (
+    cell_source,
+    fill,
+    grade_id,
+    new_cell,
+    one_off_answers,
+    set_answer,
+)
 from autograding.demo.payloads import FIRST_ANSWER_HOSTILE
 from autograding.demo.submission import (
     SampleSubmission,
@@ -165,6 +177,18 @@ def display_flood(ctx: SubmissionContext) -> SampleSubmission:
     return ctx.notebook(nb, "correct", "correct, then shows 5,000 tiny outputs")
 
 
+def patch_tests(ctx: SubmissionContext) -> SampleSubmission:
+    """Wrong answers, and the comparisons the tests make replaced so that all would pass."""
+    a = ctx.assignment
+    nb = one_off_answers(a)
+    set_answer(a, nb, ctx.first, payloads.patch_comparisons() + "\n"
+               + cell_source(a.cell(nb, ctx.first)))
+    sub = ctx.notebook(nb, "wrong", "wrong answers; replaces torch.allclose, Fraction.__eq__, "
+                       "abs, ... so that every test would pass: scored without it, flagged")
+    sub.flagged = True
+    return sub
+
+
 HOSTILE_KINDS: dict[str, SubmissionBuilder] = {
     **{kind: first_answer_hostile for kind in FIRST_ANSWER_HOSTILE},
     "os_exit": exits,
@@ -178,4 +202,5 @@ HOSTILE_KINDS: dict[str, SubmissionBuilder] = {
     "fake_pass": fake_pass,
     "million_lines": million_lines,
     "display_flood": display_flood,
+    "patch_tests": patch_tests,
 }

@@ -1,7 +1,7 @@
 """Reference runs ("oracles"): the per-cell scores that define every expected score.
 
 An oracle is a benign notebook with the answers of some submissions (correct, blank, partial,
-first or last answer void) and the master's test cells, executed by plain nbclient (no
+first or last answer void, wrong) and the master's test cells, executed by plain nbclient (no
 sandbox, no pipeline) as nbgrader's autograde would run it. Results are cached by the
 notebook's content and a fingerprint of the code that decides them.
 """
@@ -24,6 +24,7 @@ from autograding.demo.assignments import (
     fill,
     grade_id,
     notebook_text,
+    one_off_answers,
     restore_tests,
     set_answer,
 )
@@ -41,6 +42,7 @@ def oracle_notebooks(a: Assignment) -> dict[str, dict]:
         "partial": fill(a, half),
         "first-void": set_answer(a, fill(a), a.answers[0], VOID_ANSWER),
         "last-void": set_answer(a, fill(a), a.answers[-1], VOID_ANSWER),
+        "wrong": one_off_answers(a),
     }
     return {key: restore_tests(a, nb) for key, nb in notebooks.items()}
 

@@ -1,8 +1,8 @@
 """The class roster: which student hands in which kind of submission, and its builder.
 
 Five students hand in every assignment (correct, alternative, partial, blank, erroring); then
-one student per hostile or broken case, each on one assignment in turn; more students, if
-asked for, add correct/partial/alternative/blank copies.
+one student per hostile or broken case, each on one assignment in turn (or the one
+ASSIGNMENT_OF names); more students, if asked for, add correct/partial/alternative/blank copies.
 """
 
 from __future__ import annotations
@@ -51,7 +51,11 @@ SINGLE_STUDENTS = [
     ("dov_fill_disk", "fill_disk"),
     ("eva_display_flood", "display_flood"),
     ("fin_skip_tests", "skip_tests"),
+    ("gia_patch_tests", "patch_tests"),
 ]
+# A single student's assignment when the course has it (else the next in turn): the exact
+# Fractions of 05 show best that a patched Fraction.__eq__ changes no score.
+ASSIGNMENT_OF = {"patch_tests": "05_mse_gradients"}
 EXTRA_KINDS = ("correct", "partial", "alternative", "blank")
 ROSTER_SIZE = len(FULL_STUDENTS) + len(SINGLE_STUDENTS)
 
@@ -60,7 +64,9 @@ def roster(n_students: int, assignments: list[str]) -> list[tuple[str, str, list
     """(student, kind, assignments) for at least `n_students` students."""
     rows = [(s, kind, list(assignments)) for s, kind in FULL_STUDENTS]
     for index, (student, kind) in enumerate(SINGLE_STUDENTS):
-        rows.append((student, kind, [assignments[index % len(assignments)]]))
+        chosen = ASSIGNMENT_OF.get(kind)
+        rows.append((student, kind, [chosen if chosen in assignments
+                                     else assignments[index % len(assignments)]]))
     extra = 0
     while len(rows) < n_students:
         kind = EXTRA_KINDS[extra % len(EXTRA_KINDS)]

@@ -3,7 +3,8 @@
 Each kind of submission (honest, broken, hostile: the modules of those names) has a builder
 that takes a SubmissionContext and returns a SampleSubmission. The expected score is never a
 number here, only a rule: the per-cell scores of a reference run (`oracle`), or those of the
-correct run up to the answer after which the kernel is gone (`dead_after`), or zero.
+correct run up to the answer after which the kernel is gone (`dead_after`), or zero; and
+whether the grader must flag it for review (`flagged`).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ class SampleSubmission:
     dead_after: str = ""  # grade id of the answer after which no later cell runs (killed)
     zero: bool = False
     needs_sandbox: bool = False
+    flagged: bool = False  # its code replaces what tests compare with: flagged for review
     canaries: list[str] = field(default_factory=list)  # files that must never appear
 
 

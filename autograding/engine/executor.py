@@ -75,12 +75,16 @@ class _KeepingRun(NotebookRun):
 def execute_notebook(nb, *, limits: Limits = DEFAULT_LIMITS, sandbox: str = "auto",
                      env: dict | None = None,
                      files: Mapping[str, bytes | str | os.PathLike] | None = None,
+                     references: Iterable[str] = (),
                      hidden: Iterable[str | os.PathLike] = (),
                      keep_files: bool = False) -> ExecutionResult:
     """Execute every code cell of `nb` (already sanitized, tests restored) in a sandboxed
     kernel in a fresh scratch dir; reuses a per-process fork-server (torch pre-imported).
 
     ``files`` maps relative names to bytes (or a path to copy) placed next to the notebook;
+    ``references`` names modules the kernel imports before the first cell (a course's
+    references for its tests), and the result's ``replaced`` what the notebook replaced of
+    what tests compare with (autograding.engine.patch_check);
     ``hidden`` adds paths (grader output, submissions) the kernel must not see; with
     ``keep_files`` the result's ``files`` holds what the notebook left in its folder
     (autograding.engine.written_files).
@@ -106,7 +110,8 @@ def execute_notebook(nb, *, limits: Limits = DEFAULT_LIMITS, sandbox: str = "aut
     for attempt in (1, 2):
         server = servers.acquire(mode, key)
         run = (_KeepingRun if keep_files else NotebookRun)(server, nb, limits, env or {},
-                                                           files or {}, attempt)
+                                                           files or {}, attempt,
+                                                           tuple(references))
         try:
             run.execute()
         except ServerDied as exc:
@@ -123,6 +128,7 @@ def execute_notebook(nb, *, limits: Limits = DEFAULT_LIMITS, sandbox: str = "aut
         servers.release(server, healthy=run.server_healthy)
         break
     return ExecutionResult(notebook=run.nb, kernel_died=run.kernel_died,
+                           replaced=run.patches.replaced,
                            timed_out=run.timed_out, messages=run.messages, sandbox=mode,
                            seconds=time.monotonic() - started,
                            files=(run.kept or {}) if keep_files else {})

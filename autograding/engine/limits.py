@@ -34,6 +34,8 @@ class ExecutionResult:
     messages: list[str] = field(default_factory=list)
     sandbox: str = "none"
     seconds: float = 0.0
+    # what its code replaced of what tests compare with (patch_check.py), for the instructor
+    replaced: list[str] = field(default_factory=list)
     # With keep_files: what it left in its folder, name -> bytes (None: a given file unchanged)
     files: dict = field(default_factory=dict)
 

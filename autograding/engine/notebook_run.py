@@ -27,6 +27,7 @@ from autograding.engine.kernel_job import (
     zmq_context,
 )
 from autograding.engine.limits import Limits, seconds
+from autograding.engine.patch_watch import PatchWatch
 from autograding.engine.ran_marker import cell_name, marked_source, marker_seen
 from autograding.engine.servers import ServerDied
 
@@ -40,7 +41,8 @@ IOPUB_QUIET = 4.0
 class NotebookRun:
     """One notebook through one kernel of a fork-server."""
 
-    def __init__(self, server, nb, limits: Limits, env: dict, files: Mapping, attempt: int):
+    def __init__(self, server, nb, limits: Limits, env: dict, files: Mapping, attempt: int,
+                 references: tuple[str, ...] = ()):
         self.attempt = attempt
         self.server = server
         self.nb = nb
@@ -60,6 +62,7 @@ class NotebookRun:
         self.next_cell = 0
         self.current = None  # the cell being executed
         self.tests_not_run: list[str] = []  # test cells that did not reach their last line
+        self.patches = PatchWatch(references)  # what the notebook replaced of the originals
 
     # -- job lifecycle ----------------------------------------------------------------------
 
@@ -83,7 +86,9 @@ class NotebookRun:
                 raise ServerDied(started.get("message", "could not start a kernel"))
             self._connect()
             if self._wait_ready():
+                self.patches.start(self)
                 self._run_cells()
+                self.patches.finish(self)
             if self.tests_not_run:
                 self.messages.append(
                     f"{len(self.tests_not_run)} test cell(s) did not run to their end: "
@@ -201,6 +206,7 @@ class NotebookRun:
         kc = self.kc
         cell.execution_count = None
         source, expressions, token = marked_source(cell)
+        check = self.patches.ask(cell.source, expressions) if token is not None else None
         msg_id = kc.execute(source, store_history=True, allow_stdin=False,
                             stop_on_error=False, user_expressions=expressions)
         cell_deadline = time.monotonic() + seconds(self.limits.cell_timeout)
@@ -234,6 +240,7 @@ class NotebookRun:
         self._error_from_reply(reply, outputs)
         if token is not None and reply.get("status") == "ok":
             self._check_test_ran(reply, token, outputs, index)
+            self.patches.read(reply.get("user_expressions"), check)
         asked_exit = any(p.get("source") == "ask_exit" for p in reply.get("payload", []))
         if asked_exit or any(o.output_type == "error" and o.ename == "SystemExit"
                              for o in cell.outputs):

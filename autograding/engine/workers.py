@@ -19,8 +19,9 @@ class RunnerError(RuntimeError):
 
 def execute_job(job: dict) -> dict:
     """Worker side: execute one sanitized notebook; plain data in, plain data out. The job's
-    `files` (name -> bytes, placed beside the notebook) and `keep_files` (return what the
-    notebook left there as "files") reach executors that take them."""
+    `files` (name -> bytes, placed beside the notebook), `keep_files` (return what the
+    notebook left there as "files") and `references` (modules the kernel imports before the
+    first cell) reach executors that take them."""
     import importlib
     import inspect
     import traceback
@@ -32,7 +33,7 @@ def execute_job(job: dict) -> dict:
         execute = getattr(importlib.import_module(module), name)
         nb = nbformat.reads(job["notebook"], as_version=4)
         accepted = inspect.signature(execute).parameters
-        extra = {key: job[key] for key in ("files", "keep_files")
+        extra = {key: job[key] for key in ("files", "keep_files", "references")
                  if job.get(key) and key in accepted}
         result = execute(nb, limits=job["limits"], sandbox=job["sandbox"],
                          hidden=job["hidden"], **extra)
@@ -43,6 +44,7 @@ def execute_job(job: dict) -> dict:
             "messages": [str(m) for m in result.messages],
             "sandbox": str(result.sandbox),
             "seconds": float(result.seconds),
+            "replaced": [str(name) for name in getattr(result, "replaced", [])],
         }
         kept = getattr(result, "files", None)
         if "keep_files" in extra and kept is not None:

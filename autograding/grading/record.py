@@ -17,13 +17,14 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from autograding.course.links import REFERENCE_MODULE
 from autograding.grading.assignment_files import (
     AssignmentFiles,
     kept_files,
     previous_files,
     write_kept,
 )
-from autograding.grading.files import atomic_write, autograded_path, marker_path
+from autograding.grading.files import STATE_DIR, atomic_write, autograded_path, marker_path
 from autograding.grading.gradebook import course_late_policy
 from autograding.grading.settings import BatchPlan
 from autograding.grading.submission import SubmissionError, read_bytes_safely
@@ -78,6 +79,7 @@ class NotebookRecorder:
         if not task.canary:
             self.given[_key(task)] = given.files
         job = {"notebook": nbformat.writes(prepared.notebook),
+               "references": reference_modules(task.master),
                "limits": self.plan.limits, "sandbox": self.plan.sandbox,
                "executor": self.plan.settings.executor, "hidden": self.plan.hidden,
                "files": given.files, "keep_files": not task.canary}
@@ -111,9 +113,11 @@ class NotebookRecorder:
             nb, _ = record(nb, task.resources(self.plan.db_url), self.config)
         kept, notes = self._keep_files(task, result)
         comments = comments + notes
+        replaced = self._flag(task, result)
         nb.metadata["autograding"] = {"comments": comments, "status": status,
                                       "fingerprint": task.fingerprint, "seconds": seconds,
-                                      "hidden_tests": list(task.master.hidden_tests)}
+                                      "hidden_tests": list(task.master.hidden_tests),
+                                      "replaced": replaced}
         out_dir = self.plan.out_dir
         atomic_write(autograded_path(out_dir, task.student, task.assignment, task.notebook),
                      nbformat.writes(nb))
@@ -121,7 +125,7 @@ class NotebookRecorder:
             write(nb, task)
         marker = {"fingerprint": task.fingerprint, "status": status, "comments": comments,
                   "seconds": seconds, "student": task.student, "assignment": task.assignment,
-                  "notebook": task.notebook, "files": kept}
+                  "notebook": task.notebook, "files": kept, "replaced": replaced}
         atomic_write(marker_path(out_dir, task), json.dumps(marker, indent=1))
 
     def _keep_files(self, task: Task, result: dict | None) -> tuple[list[str], list[str]]:
@@ -140,6 +144,23 @@ class NotebookRecorder:
         notes += write_kept(folder, kept, sorted(stale), atomic_write)
         return sorted(kept), notes
 
+    def _flag(self, task: Task, result: dict | None) -> list[str]:
+        """What the notebook's code replaced of what its tests compare with (the executor's
+        check, autograding.engine.patch_check), and nbgrader's `flagged` set on its submitted
+        notebook for the instructor's review (the formgrader shows it); a new grading without
+        a replacement clears only a flag the grader set."""
+        replaced = [str(name) for name in (result or {}).get("replaced", [])]
+        try:
+            before = json.loads(marker_path(self.plan.out_dir, task).read_text("utf-8"))
+        except (OSError, ValueError):
+            before = {}
+        if replaced or before.get("replaced"):
+            submitted = self.gb.find_submission_notebook(task.notebook, task.assignment,
+                                                         task.student)
+            submitted.flagged = bool(replaced)
+            self.gb.db.commit()
+        return replaced
+
     def _zero(self, task: Task) -> None:
         """Every graded cell of the task's notebook gets zero, needing no manual grade."""
         submitted = self.gb.find_submission_notebook(task.notebook, task.assignment,
@@ -153,6 +174,28 @@ class NotebookRecorder:
 def _key(task: Task) -> tuple:
     """A notebook of the batch."""
     return task.student, task.assignment, task.notebook
+
+
+def replaced_by_submission(out_dir: Path) -> dict[tuple[str, str], list[str]]:
+    """{(student, assignment): what its notebooks' code replaced of what tests compare with},
+    read from the done-markers in `out_dir` (each notebook's last grading)."""
+    found: dict[tuple[str, str], list[str]] = {}
+    for path in sorted((Path(out_dir) / STATE_DIR / "done").glob("*/*/*.json")):
+        try:
+            names = json.loads(path.read_text("utf-8")).get("replaced")
+        except (OSError, ValueError, AttributeError):
+            continue
+        if isinstance(names, list) and names:
+            seen = found.setdefault((path.parent.parent.name, path.parent.name), [])
+            seen += [str(name) for name in names if str(name) not in seen]
+    return found
+
+
+def reference_modules(master) -> list[str]:
+    """The course's reference modules that the master's tests import: the kernel imports them
+    before the first cell, so they hold the originals (course_utils/reference.py)."""
+    tests = [cell.source for cell in master.cells if cell.is_test]
+    return [name for name in (REFERENCE_MODULE,) if any(name in source for source in tests)]
 
 
 def _read_timestamp(folder: Path) -> tuple[object, list[str]]:

@@ -28,6 +28,8 @@ class SubmissionResult:
     status: str = "graded"
     seconds: float = 0.0
     late_penalty: float = 0.0  # points the course's late policy takes off (gradebook)
+    # what its notebooks' code replaced of what tests compare with: flagged for review
+    replaced: list[str] = field(default_factory=list)
 
     @property
     def total(self) -> float:
@@ -146,6 +148,7 @@ def _add_task(report: GradingReport, task, gb) -> None:
         # folder without its notebook.
         result.status = {"missing": "invalid"}.get(marker["status"], marker["status"])
     result.comments += marker["comments"]
+    result.replaced += [name for name in marker.get("replaced", []) if name not in result.replaced]
     result.seconds += marker.get("seconds", 0.0)
     try:
         notebook = gb.find_submission_notebook(task.notebook, task.assignment, task.student)

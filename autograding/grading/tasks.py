@@ -13,7 +13,8 @@ from autograding.grading.submission import SubmissionError, read_bytes_safely
 # Bump when a change to the pipeline can change scores: old markers then stop matching.
 # 2: RECORD assigns late penalties; the fingerprint covers the late rule and timestamp.txt.
 # 3: the kernel gets the files beside the notebook; the fingerprint covers them.
-PIPELINE_VERSION = "3"
+# 4: the executor checks what a notebook replaced of what tests compare with (a flag).
+PIPELINE_VERSION = "4"
 TIMESTAMP_BYTES = 200  # nbgrader's timestamp.txt holds one date
 
 

@@ -28,7 +28,7 @@ def export_outputs(out_dir: Path, db_url: str | None = None) -> ExportResult:
 
     out_dir = Path(out_dir)
     db_url = db_url or db_url_for(out_dir)
-    columns, rows = grade_rows(db_url)
+    columns, rows = grade_rows(db_url, out_dir)
     csv_path = out_dir / "grades.csv"
     write_csv(csv_path, columns, rows)
     plot = plot_distribution(out_dir / "score_distribution.png", db_url)

@@ -219,11 +219,17 @@ def late_lines(gb, student: str, assignment: str, notebook: str) -> list[str]:
     return lines
 
 
-def summary_html(nb, comments: list[str], absent=(), late=()) -> str:
+# The flag line; the names follow (autograding.engine.patch_check words them).
+REPLACED_NOTE = ("This notebook is flagged for the instructor's review: its code replaced what "
+                 "tests compare with: ")
+
+
+def summary_html(nb, comments: list[str], absent=(), late=(), replaced=()) -> str:
     """The table of graded cells and the grader's comments, as escaped HTML.
 
     `absent` lists (grade_id, score, points) of graded cells the notebook does not hold (a
-    missing or unreadable submission); `late` the submission's lines (late_lines).
+    missing or unreadable submission); `late` the submission's lines (late_lines); `replaced`
+    what the notebook's code replaced of what tests compare with (flagged for review).
     """
     rows = []
     for cell in nb.cells:
@@ -246,6 +252,9 @@ def summary_html(nb, comments: list[str], absent=(), late=()) -> str:
                      + "".join(f"<li>{html.escape(line)}</li>" for line in late) + "</ul>")
     if rows:
         parts.append("<div><b>Graded cells</b></div><ul>" + "".join(rows) + "</ul>")
+    if replaced:
+        parts.append("<div><b>For the instructor's review</b></div><ul class='autograder-flag'>"
+                     f"<li>{html.escape(REPLACED_NOTE + ', '.join(replaced))}</li></ul>")
     if comments:
         parts.append("<div><b>Comments</b></div><ul>"
                      + "".join(f"<li>{html.escape(c)}</li>" for c in comments) + "</ul>")
@@ -358,13 +367,16 @@ class FeedbackWriter:
         for cell in nb.cells:
             _scrub(cell, lines)
         comments = [_scrub_text(c, lines) for c in comments]
+        replaced = [_scrub_text(str(name), lines)
+                    for name in nb.metadata.get("autograding", {}).get("replaced", [])]
         nb.metadata.pop("autograding", None)
         folder = self.out_dir / "autograded" / student / assignment if self.out_dir else None
         embed_images(nb, folder)
         absent = self._absent_grades(nb, student, assignment, notebook)
         late = self._late_lines(student, assignment, notebook)
         nb.cells.insert(0, nbformat.v4.new_raw_cell(
-            summary_html(nb, comments, absent, late), metadata={"raw_mimetype": "text/html"}))
+            summary_html(nb, comments, absent, late, replaced),
+            metadata={"raw_mimetype": "text/html"}))
         langinfo = nb.metadata.get("language_info", {})
         self._highlight.lexer = langinfo.get("pygments_lexer", langinfo.get("name", None))
         try:
@@ -374,7 +386,7 @@ class FeedbackWriter:
                             " only the results are shown.")
             body = ("<!DOCTYPE html><html><head><meta charset='utf-8'><title>"
                     f"{html.escape(notebook)}</title></head><body>"
-                    f"{summary_html(nb, comments, absent, late)}</body></html>")
+                    f"{summary_html(nb, comments, absent, late, replaced)}</body></html>")
         return body
 
 

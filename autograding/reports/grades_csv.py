@@ -18,6 +18,10 @@ Which rows: `grade` and `export` apply the same rule, and read it from the grade
 - duedate (the assignment's), timestamp (the submission's, from timestamp.txt): UTC, as
   nbgrader keeps them; score = raw_score - late_submission_penalty (nbgrader's
   AssignLatePenalties, by the course's policy), never below 0.
+- flags: what the instructor should review. `replaced torch.allclose, builtins.abs`: the
+  notebook's code replaced what tests compare with (read from the done-markers of the output
+  folder; nbgrader's `flagged` is set in the gradebook too); `flagged`: flagged in the
+  gradebook (by the grader, or by hand in nbgrader's formgrader); empty otherwise.
 - status `missing`: the gradebook holds no submission of that student for that assignment.
   timestamp, raw_score, late_submission_penalty, score and the cell columns stay empty, so
   an LMS import records no grade; max_score is filled.
@@ -35,6 +39,7 @@ NBGRADER_COLUMNS = [
     "raw_score", "late_submission_penalty", "score", "max_score",
 ]
 STATUS_COLUMN = "status"
+FLAGS_COLUMN = "flags"
 GRADED, MISSING = "graded", "missing"
 
 
@@ -48,14 +53,17 @@ def cell_column(assignment: str, notebook: str, grade_id: str) -> str:
     return f"{assignment}/{notebook}:{grade_id}"
 
 
-def grade_rows(db_url: str) -> tuple[list[str], list[dict]]:
-    """(columns, rows): nbgrader's export columns, a status column and one column per graded
-    cell; rows by the rule of the module docstring."""
+def grade_rows(db_url: str, out_dir: Path | None = None) -> tuple[list[str], list[dict]]:
+    """(columns, rows): nbgrader's export columns, a status column, a flags column (its names
+    from the done-markers of `out_dir`, when given) and one column per graded cell; rows by
+    the rule of the module docstring."""
     from nbgrader.api import Gradebook
 
     from autograding.grading.gradebook import ANY_COURSE
+    from autograding.grading.record import replaced_by_submission
 
     rows, cell_columns = [], []
+    replaced = replaced_by_submission(out_dir) if out_dir is not None else {}
     with Gradebook(db_url, ANY_COURSE) as gb:
         handed_in = sorted((a for a in gb.assignments if a.submissions), key=lambda a: a.name)
         students = sorted(gb.students, key=lambda s: s.id)
@@ -86,12 +94,21 @@ def grade_rows(db_url: str) -> tuple[list[str], list[dict]]:
                                late_submission_penalty=penalty,
                                score=round(max(0.0, submission.score - (penalty or 0.0)), 6))
                     row[STATUS_COLUMN] = GRADED
+                    row[FLAGS_COLUMN] = _flags(submission, replaced.get((student.id,
+                                                                         assignment.name)))
                     for nb in submission.notebooks:
                         for grade in nb.grades:
                             row[cell_column(assignment.name, nb.name,
                                             grade.cell.name)] = float(grade.score)
                 rows.append({k: _text(v) for k, v in row.items()})
-    return NBGRADER_COLUMNS + [STATUS_COLUMN] + cell_columns, rows
+    return NBGRADER_COLUMNS + [STATUS_COLUMN, FLAGS_COLUMN] + cell_columns, rows
+
+
+def _flags(submission, replaced) -> str:
+    """A graded row's flags column (see the module docstring)."""
+    if replaced:
+        return "replaced " + ", ".join(replaced)
+    return "flagged" if any(nb.flagged for nb in submission.notebooks) else ""
 
 
 def write_csv(path: Path, columns: list[str], rows: list[dict]) -> None:

@@ -2,16 +2,25 @@
 
 Scores are after the late penalty (grades.csv's `score`); a `*` marks a score that lost points
 to it, and a list under the table names every hand-in submitted after its due date: how late,
-and its score before and after the penalty.
+and its score before and after the penalty. A `!` marks a hand-in flagged for the instructor's
+review (grades.csv's flags: its code replaced what tests compare with), listed under the table
+with what it replaced.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 
-from autograding.reports.grades_csv import GRADED, MISSING, STATUS_COLUMN, grade_rows
+from autograding.reports.grades_csv import (
+    FLAGS_COLUMN,
+    GRADED,
+    MISSING,
+    STATUS_COLUMN,
+    grade_rows,
+)
 
 LATE_MARK = "*"
+FLAG_MARK = "!"
 
 
 def _number(text) -> float:
@@ -68,6 +77,8 @@ def summary_table(rows: list[dict], notes: dict | None = None) -> str:
                     else status)
             if status == GRADED and _number(row.get("late_submission_penalty")) > 0:
                 text += LATE_MARK
+            if status == GRADED and row.get(FLAGS_COLUMN):
+                text += FLAG_MARK
             line += f"  {text:>{w}}"
         flag = (notes or {}).get(student)
         lines.append(line + (f"  {flag}" if flag else ""))
@@ -87,6 +98,12 @@ def summary_table(rows: list[dict], notes: dict | None = None) -> str:
     if late:
         lines += [f"late hand-ins ({LATE_MARK}: the score lost points to the late penalty):",
                   *late]
+    flagged = [f"  {row['student_id']} {row['assignment']}: {row[FLAGS_COLUMN]}"
+               for row in sorted(rows, key=lambda r: (r["student_id"], r["assignment"]))
+               if (row.get(STATUS_COLUMN) or GRADED) == GRADED and row.get(FLAGS_COLUMN)]
+    if flagged:
+        lines += [f"flagged for review ({FLAG_MARK}: see grades.csv's flags and the feedback):",
+                  *flagged]
     return "\n".join(lines)
 
 
@@ -94,7 +111,7 @@ def batch_summary(report, assignments=()) -> str:
     """The summary table of a grading batch (autograding.grading.results.GradingReport): its
     students' rows of grades.csv, `error` where the grader could not finish a hand-in, and a
     flag for each student whose feedback carries comments."""
-    _, rows = grade_rows(report.db_url)
+    _, rows = grade_rows(report.db_url, report.out_dir)
     students = {key[0] for key in report.results}
     counts = {s: sum(len(r.comments) for k, r in report.results.items() if k[0] == s)
               for s in students}

@@ -207,3 +207,15 @@ def test_grade_table_marks_differences(sample):
     assert wrong == 1
     assert sum("✘" in line for line in table.splitlines()) == 1
     assert all(len(line) <= 100 for line in table.splitlines())
+
+
+def test_only_the_patching_hand_in_is_flagged_and_it_scores_as_without_the_patch(sample,
+                                                                                 graded):
+    report, _, _ = graded
+    assert {key for key, result in report.results.items() if result.replaced} == sample.flagged
+    (key,) = sample.flagged
+    sub = next(s for s in sample.submissions if (s.student, s.assignment) == key)
+    assert sub.kind == "patch_tests" and sub.oracle == "wrong"
+    assert sample.expected[key] < sample.max_scores[key[1]]
+    assert {"torch.allclose", "fractions.Fraction.__eq__", "builtins.isinstance"} <= set(
+        report.results[key].replaced)

@@ -197,7 +197,7 @@ def test_csv_has_nbgrader_columns_and_one_per_graded_cell(graded):
         rows = list(csv.DictReader(fh))
     header = list(rows[0])
     column = f"{ASSIGNMENT}/{ASSIGNMENT}"
-    assert header == NBGRADER_COLUMNS + ["status", f"{column}:cube_test",
+    assert header == NBGRADER_COLUMNS + ["status", "flags", f"{column}:cube_test",
                                          f"{column}:square_test"]
     assert {r["status"] for r in rows} == {"graded"}
     by_student = {r["student_id"]: r for r in rows}
@@ -440,7 +440,7 @@ def test_rows_only_for_assignments_someone_handed_in(partial):
     assert report.errors == 0, report.notes
     rows = _csv_rows(out)
     header = list(next(iter(rows.values())))
-    assert header == NBGRADER_COLUMNS + ["status", "cubes/cubes:cube_test",
+    assert header == NBGRADER_COLUMNS + ["status", "flags", "cubes/cubes:cube_test",
                                          "cubes/cubes:square_test",
                                          f"{ASSIGNMENT}/{ASSIGNMENT}:cube_test",
                                          f"{ASSIGNMENT}/{ASSIGNMENT}:square_test"]

@@ -98,7 +98,7 @@ def gradebook(tmp_path):
 
 def test_rows_only_for_handed_in_assignments_and_missing_rows_say_so(gradebook):
     columns, rows = grade_rows(gradebook)
-    assert columns == NBGRADER_COLUMNS + ["status", "a1/a1:t1", "a1/a1:t2", "a2/a2:t1",
+    assert columns == NBGRADER_COLUMNS + ["status", "flags", "a1/a1:t1", "a1/a1:t2", "a2/a2:t1",
                                           "a2/a2:t2"]
     by_key = {(r["student_id"], r["assignment"]): r for r in rows}
     assert {k: r["status"] for k, r in by_key.items()} == {

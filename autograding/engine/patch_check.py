@@ -1,0 +1,190 @@
+"""Name what a notebook's code replaced of what tests compare with (torch.allclose, builtins, ...).
+
+Tests run in the student's kernel, so code in the notebook can replace `torch.allclose`, a
+builtin or `Fraction.__eq__` and make wrong answers pass. A course's tests can use references
+taken before any student code ran (this course's: course_utils/reference.py); this module
+tells the instructor which notebooks replaced something anyway.
+
+Kernel side: before the first cell the executor has `capture` import the course's reference
+modules and record what the WATCHED modules and classes and those modules hold; after each
+test cell and after the last cell, `report` lists what differs from that record. Both are
+user_expressions of an execute request, evaluated between cells (IPython swaps some builtins
+only while a cell runs). Grader side: the expressions (`capture_expression`,
+`check_expression`), the names a test cell takes from a reference module (`reference_bindings`)
+and the reading of the answers (`read_answer`, `read_report`). Stdlib only: the kernel imports
+this module, which looks for torch and numpy in sys.modules (with torch there, capture imports
+torch._dynamo, as a notebook's first optimizer would: its import rebinds torch functions).
+
+Code written against this check (which runs in the same kernel) can still hide from it.
+"""
+
+from __future__ import annotations
+
+import ast
+import importlib
+import sys
+
+MODULE = "autograding.engine.patch_check"
+# Namespaces whose functions tests use to compare or to compute what they expect. Only those
+# imported by capture time are watched (the fork-server pre-imports numpy and torch).
+WATCHED_MODULES = ("builtins", "math", "operator", "random", "time", "fractions", "numbers",
+                   "numpy", "numpy.testing", "torch", "torch.nn", "torch.nn.functional",
+                   "torch.linalg", "torch.testing")
+# Classes whose methods decide comparisons; a name added to them shadows an inherited one.
+WATCHED_CLASSES = (("torch", "Tensor"), ("fractions", "Fraction"), ("abc", "ABCMeta"))
+# Rebound by the kernel itself: ipykernel's display hook sets builtins._ to the last result.
+KERNEL_OWNED = {"builtins": frozenset({"_"})}
+MAX_NAMES = 20
+
+# label -> (module or class, {name: object}); of a module only its functions, classes and
+# modules (its data, flags and constants, may change legitimately), of a class everything.
+_record: dict[str, tuple[object, dict]] = {}
+_modules: dict[str, object] = {}  # module name -> the module sys.modules held at capture
+_vars = vars  # taken at import, before any student code: the check does not call a new one
+
+
+def capture(reference_modules=()) -> str:
+    """Import `reference_modules`, then record what they and the watched namespaces hold;
+    return '' or, one per line, the modules that could not be imported."""
+    problems = []
+    for name in reference_modules:
+        try:
+            importlib.import_module(name)
+        except Exception as exc:  # the tests that use it fail; the grader says why
+            problems.append(f"{name}: {type(exc).__name__}: {exc}")
+    if "torch" in sys.modules and "torch._dynamo" not in sys.modules:
+        # Its import (at a notebook's first optimizer) rebinds torch.manual_seed and others;
+        # the fork-server pre-imports it, so this costs nothing there.
+        try:
+            importlib.import_module("torch._dynamo")
+        except Exception as exc:
+            problems.append(f"torch._dynamo: {type(exc).__name__}: {exc}")
+    _record.clear()
+    _modules.clear()
+    for name in (*WATCHED_MODULES, *reference_modules):
+        module = sys.modules.get(name)
+        if module is not None:
+            _modules[name] = module
+            _record[name] = (module, {key: value for key, value in vars(module).items()
+                                      if key not in KERNEL_OWNED.get(name, ())
+                                      and _is_code(value)})
+    for module_name, class_name in WATCHED_CLASSES:
+        cls = getattr(_modules.get(module_name) or sys.modules.get(module_name), class_name, None)
+        if isinstance(cls, type):
+            _record[f"{module_name}.{class_name}"] = (cls, dict(vars(cls)))
+    return "\n".join(problems)
+
+
+def replaced(bindings=(), namespace=None) -> list[str]:
+    """What differs from the record: functions, classes and modules replaced or deleted in a
+    watched module, any name of a watched class replaced, deleted or added, a module replaced
+    in sys.modules, an active torch function or dispatch mode, and each name a test bound to a
+    reference (bindings: (name in `namespace`, module, attribute)) that now holds another."""
+    if not _modules:
+        return ["(the grader's record of the originals is gone)"]
+    found = [f"sys.modules[{name!r}]" for name, module in _modules.items()
+             if sys.modules.get(name) is not module]
+    for label, (space, original) in _record.items():
+        now = _vars(space)
+        for key, value in original.items():
+            if key not in now:
+                found.append(f"{label}.{key} (deleted)")
+            elif now[key] is not value:
+                found.append(f"{label}.{key}")
+        if label not in _modules:  # a class
+            found += [f"{label}.{key} (added)" for key in now if key not in original]
+    found += _torch_modes()
+    for name, module, attribute in bindings:
+        if module in _record and namespace is not None:
+            reference = _record[module][1].get(attribute)
+            if namespace.get(name, reference) is not reference:
+                found.append(f"{name} (the test's {module}.{attribute})")
+    return found
+
+
+def report(token: str, bindings=(), namespace=None) -> str:
+    """The answer the grader reads: `token`, then replaced() one per line (at most
+    MAX_NAMES and a count of the rest)."""
+    names = replaced(bindings, namespace)
+    if len(names) > MAX_NAMES:
+        names = [*names[:MAX_NAMES], f"... and {len(names) - MAX_NAMES} more"]
+    return "\n".join([token, *names])
+
+
+def _is_code(value) -> bool:
+    """Functions, classes and modules: what a test calls or looks names up in."""
+    return callable(value) or type(value).__name__ == "module"
+
+
+def _torch_modes() -> list[str]:
+    """torch function modes (but torch.device's own) and dispatch modes still active."""
+    torch = _modules.get("torch")
+    if torch is None:
+        return []
+    found = []
+    try:
+        from torch.overrides import _get_current_function_mode_stack
+
+        for mode in _get_current_function_mode_stack():
+            if type(mode).__name__ != "DeviceContext":  # torch.set_default_device's
+                found.append(f"an active torch function mode ({type(mode).__name__})")
+        if torch._C._len_torch_dispatch_stack():
+            found.append("an active torch dispatch mode")
+    except (ImportError, AttributeError):  # another torch: its modes are not checked
+        pass
+    return found
+
+
+# -- grader side -----------------------------------------------------------------------------
+
+def capture_expression(reference_modules) -> str:
+    """The user expression that runs capture in the kernel."""
+    return (f"__import__({MODULE!r}, fromlist=['capture'])"
+            f".capture({tuple(reference_modules)!r})")
+
+
+def check_expression(token: str, bindings=()) -> str:
+    """The user expression whose value is report(token, bindings, the notebook's globals)."""
+    return (f"__import__({MODULE!r}, fromlist=['report'])"
+            f".report({token!r}, {tuple(bindings)!r}, globals())")
+
+
+def reference_bindings(source: str, reference_modules) -> tuple[tuple[str, str, str], ...]:
+    """(name, module, attribute) for each `from MODULE import attribute as name` of a
+    reference module at the top level of a test cell's source."""
+    try:
+        body = ast.parse(source).body
+    except (SyntaxError, ValueError):
+        return ()
+    return tuple((alias.asname or alias.name, node.module, alias.name) for node in body
+                 if isinstance(node, ast.ImportFrom) and node.module in reference_modules
+                 for alias in node.names if alias.name != "*")
+
+
+def read_answer(expressions, key: str) -> tuple[bool, str]:
+    """(evaluated, its text) of one user expression in a reply; (False, why) otherwise. The
+    kernel shapes the reply, so every level is checked."""
+    value = expressions.get(key) if isinstance(expressions, dict) else None
+    if not isinstance(value, dict):
+        return False, "no answer"
+    if value.get("status") != "ok":
+        return False, f"{value.get('ename', 'error')}: {str(value.get('evalue', ''))[:200]}"
+    text = value.get("data", {}).get("text/plain") if isinstance(value.get("data"), dict) \
+        else None
+    if not isinstance(text, str) or len(text) > 20_000:
+        return False, "an answer that is not text"
+    try:
+        answer = ast.literal_eval(text)
+    except (ValueError, SyntaxError, MemoryError, RecursionError):
+        return False, "an answer that is not a string"
+    return (True, answer) if isinstance(answer, str) else (False, "an answer that is not a string")
+
+
+def read_report(expressions, key: str, token: str) -> list[str] | None:
+    """The names a check_expression answer lists, or None when it is not a report for
+    `token` (an error, or code in the notebook changed how the kernel answers)."""
+    ok, text = read_answer(expressions, key)
+    lines = text.split("\n") if ok else []
+    if not lines or lines[0] != token:
+        return None
+    return [line[:200] for line in lines[1:MAX_NAMES + 2]]

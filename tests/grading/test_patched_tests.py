@@ -1,0 +1,171 @@
+"""Code that replaces what tests compare with: no points from it where tests use references,
+and a flag for the instructor everywhere (feedback, grades.csv, summary, gradebook).
+
+Two batches: a tiny course with one plain test and one that takes `math` from
+course_utils.reference, and the course's five masters graded as submissions beside the demo's
+patching student (wrong answers; torch.allclose, Fraction.__eq__, builtins, ... replaced).
+"""
+
+import csv
+import html
+import sqlite3
+
+import nbformat
+import pytest
+from nbformat.v4 import new_code_cell, new_notebook
+
+from autograding import grade_submissions
+from autograding.course.release import COURSE_ROOT, NOTEBOOKS_DIR
+from autograding.demo.assignments import fill, load_assignments, notebook_text, one_off_answers
+from autograding.demo.hostile import patch_tests
+from autograding.demo.submission import SubmissionContext
+from autograding.engine.limits import Limits
+from autograding.reports.summary import batch_summary
+
+pytestmark = pytest.mark.slow
+LIMITS = Limits(cell_timeout=60, notebook_timeout=300)
+ASSIGNMENT = "roots"
+PLAIN_TEST = "import math\n\nassert math.isclose(root(9), 3), 'root(9) is 3'\n"
+REFERENCE_TEST = ("from course_utils.reference import _math\n\n_value = root(16)\n"
+                  "assert _math.isclose(_value, 4), 'root(16) is 4'\n"
+                  "### BEGIN HIDDEN TESTS\n"
+                  "assert _math.isclose(root(2.25), 1.5), 'root(2.25) is 1.5'\n"
+                  "### END HIDDEN TESTS\n")
+WRONG = "def root(x):\n    return x / 2\n"
+PATCH = "import math\n\n_isclose = math.isclose\nmath.isclose = lambda *args, **kwargs: True\n"
+
+
+def _cell(kind: str, source: str, grade_id: str, points=None):
+    meta = {"grade": points is not None, "grade_id": grade_id, "locked": points is not None,
+            "schema_version": 3, "solution": kind == "answer", "task": False}
+    if points is not None:
+        meta["points"] = points
+    return new_code_cell(source, metadata={"nbgrader": meta})
+
+
+def _notebook(answer: str, last: str = ""):
+    nb = new_notebook(cells=[
+        _cell("answer", answer, "answer"),
+        _cell("test", PLAIN_TEST, "plain_test", 1),
+        _cell("test", REFERENCE_TEST, "reference_test", 2),
+    ])
+    if last:
+        nb.cells.append(new_code_cell(last))
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
+                                 "language": "python"}
+    return nb
+
+
+REBIND = ("import types\n\n\ndef root(x):\n    # called by the test: rebinds the test's name\n"
+          "    globals()['_math'] = types.SimpleNamespace(isclose=lambda *args: True)\n"
+          "    return x / 2\n")
+STUDENTS = {
+    "honest": _notebook("def root(x):\n    ### BEGIN SOLUTION\n    return x ** 0.5\n"
+                        "    ### END SOLUTION\n"),
+    "wrong": _notebook(WRONG),
+    "patches": _notebook(PATCH + WRONG),
+    "patches_then_restores": _notebook(PATCH + WRONG, last="math.isclose = _isclose\n"),
+    "rebinds_the_reference": _notebook(REBIND),
+}
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    root = tmp_path_factory.mktemp("course")
+    master = root / "source" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
+    master.parent.mkdir(parents=True)
+    nbformat.write(STUDENTS["honest"], master)
+    submitted = root / "submitted"
+    for student, nb in STUDENTS.items():
+        path = submitted / student / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
+        path.parent.mkdir(parents=True)
+        nbformat.write(nb, path)
+    out = root / "out"
+    report = grade_submissions(submitted, out, workers=2, limits=LIMITS, course_root=root,
+                               progress=False)
+    return report, out
+
+
+def test_references_keep_points_from_a_patch_and_plain_tests_do_not(tiny):
+    report, _ = tiny
+    totals = {student: report.results[(student, ASSIGNMENT)].total for student in STUDENTS}
+    # The plain test is fooled by the patch (1 point); the one with a reference is not.
+    assert totals == {"honest": 3, "wrong": 0, "patches": 1, "patches_then_restores": 1,
+                      "rebinds_the_reference": 2}
+
+
+def test_every_replacement_is_flagged_and_nothing_else(tiny):
+    report, _ = tiny
+    flagged = {student: report.results[(student, ASSIGNMENT)].replaced for student in STUDENTS}
+    assert flagged == {
+        "honest": [], "wrong": [], "patches": ["math.isclose"],
+        "patches_then_restores": ["math.isclose"],  # seen by the check after each test
+        "rebinds_the_reference": ["_math (the test's course_utils.reference._math)"]}
+
+
+def test_the_flag_reaches_gradebook_csv_feedback_and_summary(tiny):
+    report, out = tiny
+    with sqlite3.connect(out / "gradebook.db") as db:
+        rows = db.execute("SELECT student.id, submitted_notebook.flagged FROM submitted_notebook "
+                          "JOIN submitted_assignment ON submitted_notebook.assignment_id = "
+                          "submitted_assignment.id JOIN student ON "
+                          "submitted_assignment.student_id = student.id").fetchall()
+    assert {student for student, flag in rows if flag} == {
+        "patches", "patches_then_restores", "rebinds_the_reference"}
+    with open(out / "grades.csv", newline="") as fh:
+        flags = {row["student_id"]: row["flags"] for row in csv.DictReader(fh)}
+    assert flags["patches"] == "replaced math.isclose" and flags["honest"] == ""
+    page = (out / "feedback" / "patches" / ASSIGNMENT / f"{ASSIGNMENT}.html").read_text()
+    assert "flagged for the instructor&#x27;s review" in page and "math.isclose" in page
+    honest = (out / "feedback" / "honest" / ASSIGNMENT / f"{ASSIGNMENT}.html").read_text()
+    assert "instructor&#x27;s review" not in honest
+    summary = batch_summary(report)
+    assert "1/3!" in summary and "3/3!" not in summary
+    assert f"  patches {ASSIGNMENT}: replaced math.isclose" in summary
+
+
+def test_a_clean_regrade_clears_the_grader_s_flag(tiny, tmp_path):
+    report, out = tiny
+    submitted = report.out_dir.parent / "submitted"
+    nbformat.write(STUDENTS["honest"], submitted / "patches" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb")
+    again = grade_submissions(submitted, out, workers=1, limits=LIMITS,
+                              course_root=report.out_dir.parent, students=["patches"],
+                              progress=False)
+    assert again.results[("patches", ASSIGNMENT)].replaced == []
+    with open(out / "grades.csv", newline="") as fh:
+        assert {row["student_id"]: row["flags"] for row in csv.DictReader(fh)}["patches"] == ""
+
+
+def test_the_masters_are_not_flagged_and_the_demo_s_patch_earns_nothing(tmp_path):
+    ids = ["01_vectorization", "02_linreg_scratch", "03_linreg_concise", "04_loss_functions",
+           "05_mse_gradients"]
+    material = load_assignments(COURSE_ROOT, ids, released_dir=NOTEBOOKS_DIR)
+    submitted = tmp_path / "submitted"
+    wrong = material["05_mse_gradients"]
+    for name, a in material.items():
+        path = submitted / "masters" / name / f"{name}.ipynb"
+        path.parent.mkdir(parents=True)
+        path.write_text(notebook_text(fill(a)))
+    path = submitted / "wrong" / wrong.name / f"{wrong.name}.ipynb"
+    path.parent.mkdir(parents=True)
+    path.write_text(notebook_text(one_off_answers(wrong)))
+    patched = patch_tests(SubmissionContext("patches", "patch_tests", wrong, submitted,
+                                            COURSE_ROOT, "masters"))
+    for rel, data in patched.files.items():
+        path = submitted / "patches" / wrong.name / rel
+        path.parent.mkdir(parents=True)
+        path.write_bytes(data)
+    report = grade_submissions(submitted, tmp_path / "out", workers=2, limits=LIMITS,
+                               progress=False)
+    for name, a in material.items():
+        result = report.results[("masters", name)]
+        assert (result.total, result.replaced) == (a.max_score, []), (name, result.comments)
+    assert report.results[("wrong", wrong.name)].replaced == []
+    cheat = report.results[("patches", wrong.name)]
+    assert cheat.total == report.results[("wrong", wrong.name)].total == 0
+    assert {"torch.allclose", "torch.equal", "numpy.allclose", "math.isclose",
+            "fractions.Fraction.__eq__", "builtins.abs", "builtins.all",
+            "builtins.isinstance"} <= set(cheat.replaced)
+    assert html.escape("torch.allclose") in (
+        tmp_path / "out" / "feedback" / "patches" / wrong.name / f"{wrong.name}.html"
+    ).read_text()

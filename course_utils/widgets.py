@@ -1,0 +1,129 @@
+"""Interactive figures: a slider over one parameter, or static small multiples when nobody watches.
+
+    explore(draw, name, values, *, value=None, ncols=3, panel_size=(3.2, 2.6), title=None)
+
+`draw(ax, v)` draws one panel onto a matplotlib Axes for the parameter value `v`.
+
+- In JupyterLab, Notebook or Colab with ipywidgets installed (and not grading): one figure
+  and a slider over `values`, starting at `value` (default: the first value); moving the
+  slider clears the axes and calls `draw` again. Returns the widget box (slider + image).
+- Otherwise (a plain script, `jupyter nbconvert --execute`, nbgrader, no ipywidgets): one
+  static figure of small multiples, one panel per value, titled "name = v". Returns the
+  figure. While grading the figure is closed before anything renders it (nobody looks).
+
+End the call with `;` (or assign the result) so Jupyter does not show the figure twice.
+Nothing is written to stderr and nothing is downloaded.
+"""
+
+import io
+import math
+import os
+
+from .quiet import interactive, is_grading
+
+__all__ = ["explore"]
+
+
+def explore(draw, name, values, *, value=None, ncols=3, panel_size=(3.2, 2.6), title=None):
+    """Show `draw(ax, v)` for each v in `values`: a slider when someone watches, else panels."""
+    values = list(values)
+    if not values:
+        raise ValueError("explore needs at least one value")
+    if value is None:
+        value = values[0]
+    elif not any(_same(value, v) for v in values):
+        raise ValueError(f"value {value!r} is not one of {values!r}")
+    widgets = _widgets_module()
+    if widgets is not None:
+        return _interactive(widgets, draw, name, values, value, panel_size, title)
+    return _static(draw, name, values, ncols, panel_size, title)
+
+
+def _label(name, v):
+    """A panel's title: "name = v", with floats printed briefly (0.1, not 0.1000000001)."""
+    text = f"{v:g}" if isinstance(v, float) else str(v)
+    return f"{name} = {text}"
+
+
+def _same(a, b):
+    try:
+        return bool(a == b)
+    except Exception:  # arrays or tensors compare element-wise
+        return a is b
+
+
+def _widget_frontend():
+    """True in a Jupyter kernel (JupyterLab, Notebook, Colab) with someone watching."""
+    if is_grading() or not interactive():
+        return False
+    import sys
+
+    if "IPython" not in sys.modules:  # a plain script in a terminal
+        return False
+    from IPython import get_ipython
+
+    shell = get_ipython()
+    return shell is not None and getattr(shell, "kernel", None) is not None
+
+
+def _widgets_module():
+    """ipywidgets when a widget front end shows it, else None (imported only then)."""
+    if os.environ.get("NBGRADER_EXECUTION") or not _widget_frontend():
+        return None
+    try:
+        import ipywidgets
+    except ImportError:
+        return None
+    return ipywidgets
+
+
+def _static(draw, name, values, ncols, panel_size, title):
+    import matplotlib.pyplot as plt
+
+    ncols = max(1, min(ncols, len(values)))
+    nrows = math.ceil(len(values) / ncols)
+    fig, axes = plt.subplots(
+        nrows, ncols, figsize=(panel_size[0] * ncols, panel_size[1] * nrows),
+        squeeze=False, layout="constrained",
+    )
+    flat = axes.ravel()
+    for ax, v in zip(flat, values):
+        draw(ax, v)
+        ax.set_title(_label(name, v))
+    for ax in flat[len(values):]:
+        ax.set_visible(False)
+    if title:
+        fig.suptitle(title)
+    if is_grading():
+        plt.close(fig)  # no one looks: never rendered
+    return fig
+
+
+def _interactive(widgets, draw, name, values, value, panel_size, title):
+    # A Figure outside pyplot: the inline backend never shows it as a stray static image.
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=panel_size, layout="constrained")
+    ax = fig.add_subplot()
+    if title:
+        fig.suptitle(title)
+    image = widgets.Image(format="png")
+    options = [(_label(name, v).split(" = ", 1)[1], i) for i, v in enumerate(values)]
+    start = next(i for i, v in enumerate(values) if _same(v, value))
+    slider = widgets.SelectionSlider(
+        options=options, value=start, description=name, continuous_update=False,
+    )
+
+    def render(index):
+        ax.clear()
+        draw(ax, values[index])
+        ax.set_title(_label(name, values[index]))
+        buffer = io.BytesIO()
+        fig.savefig(buffer, format="png", dpi=100)
+        image.value = buffer.getvalue()
+
+    slider.observe(lambda change: render(change["new"]), names="value")
+    render(start)
+    box = widgets.VBox([slider, image])
+    box.figure, box.axes, box.slider = fig, ax, slider
+    return box

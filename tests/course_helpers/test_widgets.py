@@ -1,0 +1,121 @@
+import subprocess
+import sys
+
+import matplotlib
+import matplotlib.pyplot as plt
+import pytest
+
+from course_utils import widgets
+from course_utils.widgets import explore
+
+
+@pytest.fixture(autouse=True)
+def close_figures():
+    yield
+    plt.close("all")
+
+
+def _recorder():
+    calls = []
+
+    def draw(ax, v):
+        calls.append(v)
+        ax.plot([0, 1], [0, v])
+        ax.set_xlabel("x")
+
+    return draw, calls
+
+
+def _watched(monkeypatch):
+    """Pretend a person watches in a Jupyter kernel with a widget front end."""
+    monkeypatch.delenv("NBGRADER_EXECUTION", raising=False)
+    monkeypatch.setattr(widgets, "interactive", lambda: True)
+    monkeypatch.setattr(widgets, "_widget_frontend", lambda: True)
+
+
+def test_static_draws_one_panel_per_value_with_titles():
+    assert matplotlib.get_backend().lower() == "agg"
+    draw, calls = _recorder()
+    fig = explore(draw, "delta", [0.1, 1.0, 10.0, 2], ncols=3, title="Huber")
+    assert isinstance(fig, matplotlib.figure.Figure)
+    assert calls == [0.1, 1.0, 10.0, 2]
+    shown = [ax for ax in fig.axes if ax.get_visible()]
+    assert [ax.get_title() for ax in shown] == ["delta = 0.1", "delta = 1", "delta = 10",
+                                                "delta = 2"]
+    assert len(fig.axes) == 6 and len(shown) == 4  # 2 rows of 3, the spare panels hidden
+    assert all(len(ax.lines) == 1 for ax in shown)
+    assert fig._suptitle.get_text() == "Huber"
+    width, height = fig.get_size_inches()
+    assert (width, height) == pytest.approx((3 * 3.2, 2 * 2.6))
+
+
+def test_static_without_a_front_end_even_if_watched_in_a_terminal(monkeypatch):
+    monkeypatch.delenv("NBGRADER_EXECUTION", raising=False)
+    monkeypatch.setattr(widgets, "interactive", lambda: True)
+    draw, calls = _recorder()
+    fig = explore(draw, "gamma", [0.25, 0.5])  # pytest is no Jupyter kernel
+    assert isinstance(fig, matplotlib.figure.Figure) and calls == [0.25, 0.5]
+
+
+def test_interactive_slider_redraws_with_the_new_value(monkeypatch):
+    pytest.importorskip("ipywidgets")
+    _watched(monkeypatch)
+    draw, calls = _recorder()
+    box = explore(draw, "gamma", [0.05, 0.5, 0.95], value=0.5, title="quantile loss")
+    assert calls == [0.5]  # drawn once, at the starting value
+    slider = box.slider
+    assert [label for label, _ in slider.options] == ["0.05", "0.5", "0.95"]
+    assert box.axes.get_title() == "gamma = 0.5"
+    first_image = box.children[1].value
+    assert first_image[:8] == b"\x89PNG\r\n\x1a\n"
+    slider.value = 2  # the front end sets the index of the chosen option
+    assert calls == [0.5, 0.95]
+    assert box.axes.get_title() == "gamma = 0.95"
+    assert len(box.axes.lines) == 1, "the axes are cleared before each redraw"
+    assert box.children[1].value != first_image
+    assert not plt.get_fignums(), "no pyplot figure to show twice"
+
+
+def test_interactive_starts_at_the_first_value_by_default(monkeypatch):
+    pytest.importorskip("ipywidgets")
+    _watched(monkeypatch)
+    draw, calls = _recorder()
+    box = explore(draw, "lr", [0.01, 0.1])
+    assert calls == [0.01] and box.slider.value == 0
+
+
+def test_grading_is_always_static(monkeypatch):
+    _watched(monkeypatch)
+    monkeypatch.setenv("NBGRADER_EXECUTION", "autograde")
+    draw, calls = _recorder()
+    fig = explore(draw, "delta", [1, 5])
+    assert isinstance(fig, matplotlib.figure.Figure) and calls == [1, 5]
+    assert not plt.get_fignums(), "closed while grading: nothing renders it"
+
+
+def test_value_must_be_one_of_the_values():
+    with pytest.raises(ValueError):
+        explore(lambda ax, v: None, "k", [1, 2], value=3)
+    with pytest.raises(ValueError):
+        explore(lambda ax, v: None, "k", [])
+
+
+def test_no_stderr_and_ipywidgets_not_imported_when_static():
+    code = (
+        "import matplotlib; matplotlib.use('Agg'); import sys\n"
+        "from course_utils.widgets import explore\n"
+        "fig = explore(lambda ax, v: ax.plot([0, v]), 'delta', [0.1, 1, 10], title='t')\n"
+        "fig.savefig(__import__('io').BytesIO())\n"
+        "assert 'ipywidgets' not in sys.modules\n"
+    )
+    for env in ({}, {"NBGRADER_EXECUTION": "autograde"}):
+        done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                              env={**_base_env(), **env}, timeout=120)
+        assert done.returncode == 0, done.stderr
+        assert done.stderr == ""
+
+
+def _base_env():
+    import os
+
+    return {k: v for k, v in os.environ.items() if k != "NBGRADER_EXECUTION"}

@@ -54,17 +54,20 @@ def _nbgrader(cell) -> dict:
     return meta if isinstance(meta, dict) else {}
 
 
-def released_copy(master: nbformat.NotebookNode, assignment: str) -> nbformat.NotebookNode:
-    """The student copy of a master: solutions replaced by the stub, hidden tests removed,
-    course cells added as `make release` adds them."""
+def released_copy(master: nbformat.NotebookNode, assignment: str, config=None
+                  ) -> nbformat.NotebookNode:
+    """The student copy of a master: solutions replaced by the stub, hidden tests removed
+    (with the course's nbgrader `config`: its stub and delimiters), course cells added as
+    `make release` adds them."""
     from nbgrader.preprocessors import ClearHiddenTests, ClearSolutions
 
     from autograding.course.release import clean_notebook
     from autograding.grading.gradebook import quiet_logger
 
     released = copy.deepcopy(master)
-    released, _ = ClearSolutions(log=quiet_logger()).preprocess(released, {})
-    released, _ = ClearHiddenTests(log=quiet_logger()).preprocess(released, {})
+    options = {"log": quiet_logger(), **({"config": config} if config is not None else {})}
+    released, _ = ClearSolutions(**options).preprocess(released, {})
+    released, _ = ClearHiddenTests(**options).preprocess(released, {})
     try:
         released = clean_notebook(released, assignment)
     except ValueError:  # no [tool.linreg-course] config: the stub alone is the boilerplate
@@ -72,14 +75,15 @@ def released_copy(master: nbformat.NotebookNode, assignment: str) -> nbformat.No
     return released
 
 
-def load_master(path: Path, assignment: str) -> MasterAnswers:
-    """Read a master notebook (trusted: the course's own file) into MasterAnswers."""
+def load_master(path: Path, assignment: str, config=None) -> MasterAnswers:
+    """Read a master notebook (trusted: the course's own file) into MasterAnswers, released
+    with the course's nbgrader `config` (nbgrader's defaults when None)."""
     master = nbformat.read(path, as_version=4)
     answer_ids = tuple(
         _nbgrader(cell)["grade_id"] for cell in master.cells
         if cell.cell_type == "code" and _nbgrader(cell).get("solution")
         and _nbgrader(cell).get("grade_id"))
-    released = released_copy(master, assignment)
+    released = released_copy(master, assignment, config)
     given = {normalized(c.source) for c in released.cells if c.cell_type == "code"}
     given |= {normalized(c.source) for c in master.cells
               if c.cell_type == "code" and _nbgrader(c).get("locked")}

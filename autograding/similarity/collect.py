@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from autograding.grading.course_settings import CourseConfigError, load_course_settings
 from autograding.grading.gradebook import GradebookError, find_masters
 from autograding.grading.submission import SubmissionError
 from autograding.similarity.cells import AnswerCode, MasterAnswers, load_master, read_answers
@@ -52,7 +53,11 @@ def load_masters(course_root: Path, assignments=None) -> dict[str, list[MasterAn
     if not found:
         raise SimilarityError(f"{Path(course_root) / 'source'}: no master notebooks; pass the "
                               "course folder holding source/<assignment>/<assignment>.ipynb")
-    return {assignment: [load_master(path, assignment) for path in paths]
+    try:  # the course's stub and delimiters decide what its students were given
+        config = load_course_settings(course_root).config
+    except CourseConfigError as err:
+        raise SimilarityError(str(err)) from err
+    return {assignment: [load_master(path, assignment, config) for path in paths]
             for assignment, paths in found.items()}
 
 

@@ -1,6 +1,7 @@
 """Answer cells: matched by grade id, by content when the metadata is gone; the stub."""
 
 import json
+from pathlib import Path
 
 import nbformat
 import pytest
@@ -76,3 +77,17 @@ def test_unreadable_and_oversized_notebooks_say_why(tmp_path, master):
     with pytest.raises(SubmissionError, match="kB of answer code"):
         read_answers(huge, master)
     assert read_answers(target, master).cells == master.answer_ids
+
+
+def test_a_course_with_its_own_stub_and_delimiters_is_released_with_them():
+    from autograding.similarity.collect import load_masters
+
+    course = Path(__file__).parents[1] / "fixtures" / "nbgrader_course"
+    masters = [m for found in load_masters(course).values() for m in found]
+    assert masters
+    for m in masters:
+        assert "BEGIN MODEL ANSWER" not in m.boilerplate
+        assert "BEGIN SECRET CHECKS" not in m.boilerplate
+    stubbed = [m for m in masters if m.answer_ids]
+    assert stubbed and all("raise NotImplementedError('no answer yet')" in m.boilerplate
+                           for m in stubbed)

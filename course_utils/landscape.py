@@ -1,0 +1,138 @@
+"""Loss surfaces of the one-feature model y_hat = w x + b and gradient-descent paths on them.
+
+The squared loss of y_hat = w x + b is a quadratic bowl over the plane of (w, b). This module
+evaluates it on a grid (`loss_grid`), runs full-batch gradient descent on it (`gd_path`),
+gives its curvatures (`curvatures`: the Hessian's eigenvalues, which decide the stable learning
+rates) and draws contours with paths (`plot_landscape`).
+
+The loss is the squared error of notebooks 03-05 (`nn.MSELoss`): `reduction="mean"` divides
+the sum of (w x_i + b - y_i)^2 by n, `reduction="sum"` does not; `halved=True` adds notebook
+02's factor 1/2. Everything is computed in float64 with NumPy.
+"""
+
+import numpy as np
+
+__all__ = ["curvatures", "gd_path", "hessian", "loss_grid", "plot_landscape"]
+
+
+def _as_column_data(x, y):
+    """x and y as flat float64 arrays of the same length (tensors, lists or arrays)."""
+    x = np.asarray(_plain(x), dtype=np.float64).reshape(-1)
+    y = np.asarray(_plain(y), dtype=np.float64).reshape(-1)
+    if len(x) != len(y) or len(x) == 0:
+        raise ValueError(f"x and y need the same positive length, got {len(x)} and {len(y)}")
+    return x, y
+
+
+def _plain(value):
+    """A tensor (possibly requiring grad) as a NumPy array; anything else unchanged."""
+    if hasattr(value, "detach"):
+        return value.detach().cpu().numpy()
+    return value
+
+
+def _scale(n, reduction, halved):
+    """The factor in front of sum_i (w x_i + b - y_i)^2."""
+    if reduction not in ("mean", "sum"):
+        raise ValueError(f"reduction must be 'mean' or 'sum', got {reduction!r}")
+    return (1.0 / n if reduction == "mean" else 1.0) * (0.5 if halved else 1.0)
+
+
+def hessian(x, *, reduction="mean", halved=False):
+    """The constant 2x2 Hessian of the loss over (w, b): c * 2 [[sum x^2, sum x], [sum x, n]].
+
+    c is 1/n for `reduction="mean"` and 1 for `"sum"`; `halved=True` halves it.
+    """
+    x = np.asarray(_plain(x), dtype=np.float64).reshape(-1)
+    c = 2 * _scale(len(x), reduction, halved)
+    return c * np.array([[x @ x, x.sum()], [x.sum(), float(len(x))]])
+
+
+def curvatures(x, *, reduction="mean", halved=False):
+    """The Hessian's eigenvalues (lambda_min, lambda_max): gradient descent with learning rate
+    lr multiplies the error along each eigenvector by 1 - lr * lambda, so it is stable for
+    lr < 2 / lambda_max and oscillates for 1 / lambda_max < lr < 2 / lambda_max."""
+    lam = np.linalg.eigvalsh(hessian(x, reduction=reduction, halved=halved))
+    return float(lam[0]), float(lam[-1])
+
+
+def _minimum(x, y):
+    """Least-squares (w*, b*) and the residual sum of squares there."""
+    A = np.stack([x, np.ones_like(x)], axis=1)
+    theta, *_ = np.linalg.lstsq(A, y, rcond=None)
+    rss = float(((A @ theta - y) ** 2).sum())
+    return theta, rss
+
+
+def loss_grid(x, y, w_values, b_values, *, reduction="mean", halved=False):
+    """The loss of y_hat = w x + b at every (w, b) of a grid: array L with L[i_b, i_w].
+
+    Uses the exact identity sum (w x + b - y)^2 = RSS* + d^T A^T A d, with d = (w, b) minus
+    the least-squares solution and RSS* the residual sum of squares there, so a fine grid on
+    a large data set costs no more than on a small one and stays accurate near the minimum.
+    """
+    x, y = _as_column_data(x, y)
+    theta, rss = _minimum(x, y)
+    W, B = np.meshgrid(np.asarray(w_values, dtype=np.float64),
+                       np.asarray(b_values, dtype=np.float64))
+    dw, db = W - theta[0], B - theta[1]
+    sxx, sx, n = x @ x, x.sum(), float(len(x))
+    quad = sxx * dw**2 + 2 * sx * dw * db + n * db**2
+    return _scale(len(x), reduction, halved) * (rss + quad)
+
+
+def gd_path(x, y, lr, start, num_steps, *, reduction="mean", halved=False, blow_up=1e6):
+    """Full-batch gradient descent on the loss from `start` = (w0, b0): array (k, 2) of (w, b).
+
+    Row 0 is the start, row j the parameters after j steps; k = num_steps + 1 unless the run
+    diverges: it stops after the first step whose loss exceeds `blow_up` times the starting
+    loss (or is not finite), so a diverging path stays drawable.
+    """
+    x, y = _as_column_data(x, y)
+    c = _scale(len(x), reduction, halved)
+    w, b = (float(v) for v in start)
+    path = [(w, b)]
+
+    def loss(w_, b_):
+        return c * float(((w_ * x + b_ - y) ** 2).sum())
+
+    limit = blow_up * max(loss(w, b), np.finfo(np.float64).tiny)
+    with np.errstate(over="ignore", invalid="ignore"):
+        for _ in range(num_steps):
+            r = w * x + b - y
+            w, b = w - lr * 2 * c * float(x @ r), b - lr * 2 * c * float(r.sum())
+            path.append((w, b))
+            current = loss(w, b)
+            if not np.isfinite(current) or current > limit:
+                break
+    return np.array(path)
+
+
+def plot_landscape(ax, x, y, paths, *, w_values, b_values, reduction="mean", halved=False,
+                   levels=14, span=1e4, cmap="viridis", mark_minimum=True):
+    """Contours of the loss over the grid (log-spaced above the minimum) with paths on top.
+
+    `paths` maps a legend label to an array (k, 2) of (w, b), e.g. from `gd_path`. The axes
+    keep the grid's limits, so a diverging path leaves the picture instead of stretching it.
+    Returns `ax`.
+    """
+    x_, y_ = _as_column_data(x, y)
+    w_values, b_values = np.asarray(w_values), np.asarray(b_values)
+    L = loss_grid(x_, y_, w_values, b_values, reduction=reduction, halved=halved)
+    theta, rss = _minimum(x_, y_)
+    floor = _scale(len(x_), reduction, halved) * rss
+    top = float(L.max()) - floor
+    contour_levels = floor + np.geomspace(top / span, top, levels)
+    ax.contour(w_values, b_values, L, levels=contour_levels, cmap=cmap, linewidths=0.8)
+    if mark_minimum:
+        ax.plot(*theta, marker="*", color="k", ms=10, ls="none", label="least squares")
+    for i, (label, path) in enumerate(dict(paths).items()):
+        path = np.asarray(path, dtype=np.float64)
+        ax.plot(path[:, 0], path[:, 1], "o-", ms=3, lw=1, color=f"C{(i + 1) % 10}",
+                label=label)
+    ax.set_xlim(w_values.min(), w_values.max())
+    ax.set_ylim(b_values.min(), b_values.max())
+    ax.set_xlabel("weight w")
+    ax.set_ylabel("bias b")
+    ax.legend(fontsize="small", loc="best")
+    return ax

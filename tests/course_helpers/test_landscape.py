@@ -1,0 +1,140 @@
+"""course_utils.landscape against brute force (NumPy loops) and torch autograd."""
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+import torch  # noqa: E402
+
+from course_utils.landscape import (  # noqa: E402
+    curvatures,
+    gd_path,
+    hessian,
+    loss_grid,
+    plot_landscape,
+)
+
+RNG = np.random.default_rng(0)
+X_RAW = RNG.uniform(0, 20, 64)  # notebook 02's unnormalized feature
+Y_RAW = 2 * X_RAW + 1 + 3 * RNG.standard_normal(64)
+
+
+@pytest.fixture(autouse=True)
+def close_figures():
+    yield
+    plt.close("all")
+
+
+def brute_force_loss(x, y, w, b, reduction, halved):
+    total = sum((w * xi + b - yi) ** 2 for xi, yi in zip(x, y))
+    return total / (len(x) if reduction == "mean" else 1) / (2 if halved else 1)
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum"])
+@pytest.mark.parametrize("halved", [False, True])
+def test_loss_grid_matches_brute_force(reduction, halved):
+    w_values, b_values = np.linspace(-1, 5, 7), np.linspace(-10, 10, 5)
+    grid = loss_grid(X_RAW, Y_RAW, w_values, b_values, reduction=reduction, halved=halved)
+    assert grid.shape == (5, 7)  # [i_b, i_w]
+    for i_b, b in enumerate(b_values):
+        for i_w, w in enumerate(w_values):
+            want = brute_force_loss(X_RAW, Y_RAW, w, b, reduction, halved)
+            assert grid[i_b, i_w] == pytest.approx(want, rel=1e-10)
+
+
+def test_loss_grid_accepts_tensors_and_stays_accurate_at_the_noise_floor():
+    # Notebook 02's scale: loss ~ 5e-5 at the minimum while y^2 ~ 20.
+    x = torch.randn(1000, 1, generator=torch.Generator().manual_seed(1), requires_grad=True)
+    y = 2 * x.detach() + 4.2 + 0.01 * torch.randn(1000, 1, generator=torch.Generator())
+    grid = loss_grid(x, y, [2.0], [4.2], halved=True)
+    want = float(((2 * x.detach().double() + 4.2 - y.double()) ** 2).mean() / 2)
+    assert grid[0, 0] == pytest.approx(want, rel=1e-9)
+
+
+def torch_gd(x, y, lr, start, num_steps, reduction):
+    net = torch.nn.Linear(1, 1).double()
+    with torch.no_grad():
+        net.weight.fill_(start[0])
+        net.bias.fill_(start[1])
+    opt = torch.optim.SGD(net.parameters(), lr=lr)
+    X = torch.tensor(x, dtype=torch.float64).reshape(-1, 1)
+    Y = torch.tensor(y, dtype=torch.float64).reshape(-1, 1)
+    path = [start]
+    for _ in range(num_steps):
+        opt.zero_grad()
+        torch.nn.MSELoss(reduction=reduction)(net(X), Y).backward()
+        opt.step()
+        path.append((net.weight.item(), net.bias.item()))
+    return np.array(path)
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum"])
+def test_gd_path_matches_torch_autograd(reduction):
+    x, y = [1.0, 2.0, 3.0], [2.0, 4.0, 6.0]  # notebook 03's toy problem
+    path = gd_path(x, y, 0.01, (0.3, -0.2), 50, reduction=reduction)
+    assert path.shape == (51, 2)
+    np.testing.assert_allclose(path, torch_gd(x, y, 0.01, (0.3, -0.2), 50, reduction),
+                               rtol=1e-10, atol=1e-12)
+
+
+def test_gd_path_halved_is_the_mean_loss_at_half_the_rate():
+    full = gd_path(X_RAW, Y_RAW, 0.002, (0, 0), 20)
+    halved = gd_path(X_RAW, Y_RAW, 0.004, (0, 0), 20, halved=True)
+    np.testing.assert_allclose(full, halved, rtol=1e-12)
+
+
+def test_curvatures_are_the_eigenvalues_of_autograds_hessian():
+    x = torch.tensor(X_RAW)
+    y = torch.tensor(Y_RAW)
+    for reduction, halved in [("mean", False), ("sum", True)]:
+        def loss(theta, reduction=reduction, halved=halved):
+            r = theta[0] * x + theta[1] - y
+            value = (r**2).mean() if reduction == "mean" else (r**2).sum()
+            return value / 2 if halved else value
+
+        H = torch.autograd.functional.hessian(loss, torch.zeros(2, dtype=torch.float64))
+        np.testing.assert_allclose(hessian(X_RAW, reduction=reduction, halved=halved),
+                                   H.numpy(), rtol=1e-12)
+        lam = torch.linalg.eigvalsh(H).tolist()
+        assert curvatures(X_RAW, reduction=reduction, halved=halved) == pytest.approx(lam)
+
+
+def test_learning_rate_thresholds_from_the_curvature():
+    lam_min, lam_max = curvatures(X_RAW)
+    assert lam_max / lam_min > 100  # x in [0, 20): badly conditioned
+    start, steps = (0.0, 0.0), 60
+    below = gd_path(X_RAW, Y_RAW, 0.9 / lam_max, start, steps)
+    oscillating = gd_path(X_RAW, Y_RAW, 1.9 / lam_max, start, steps)
+    above = gd_path(X_RAW, Y_RAW, 2.5 / lam_max, start, steps)
+    assert len(below) == len(oscillating) == steps + 1
+    # Between 1/lam_max and 2/lam_max w overshoots: its steps alternate in sign.
+    signs = np.sign(np.diff(oscillating[-10:, 0]))
+    assert (signs[1:] == -signs[:-1]).all()
+    assert (np.sign(np.diff(below[-10:, 0])) == np.sign(below[-1, 0] - below[-2, 0])).all()
+    # Above 2/lam_max the run stops early, once the loss has grown a millionfold.
+    assert len(above) < steps + 1
+    start_loss = loss_grid(X_RAW, Y_RAW, [0.0], [0.0])[0, 0]
+    end_loss = loss_grid(X_RAW, Y_RAW, [above[-1, 0]], [above[-1, 1]])[0, 0]
+    assert end_loss > 1e6 * start_loss
+
+
+def test_gd_path_stops_at_non_finite_values():
+    path = gd_path([1e150, 1.0], [0.0, 1.0], 1.0, (1.0, 0.0), 10, blow_up=np.inf)
+    assert len(path) < 11
+
+
+def test_plot_landscape_draws_contours_paths_and_legend():
+    fig, ax = plt.subplots()
+    w_values, b_values = np.linspace(-1, 5, 30), np.linspace(-10, 10, 20)
+    paths = {"lr small": gd_path(X_RAW, Y_RAW, 1e-3, (0, 0), 10),
+             "lr large": gd_path(X_RAW, Y_RAW, 1e-2, (0, 0), 10)}
+    out = plot_landscape(ax, X_RAW, Y_RAW, paths, w_values=w_values, b_values=b_values)
+    assert out is ax
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert labels == ["least squares", "lr small", "lr large"]
+    assert ax.get_xlim() == (-1, 5) and ax.get_ylim() == (-10, 10)  # not stretched
+    assert ax.get_xlabel() and ax.get_ylabel()
+    assert len(ax.collections) >= 1  # the contour set

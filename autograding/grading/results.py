@@ -20,6 +20,8 @@ class SubmissionResult:
 
     student: str
     assignment: str
+    # Keyed by grade id; by `notebook:grade_id` in an assignment of several notebooks, where
+    # nbgrader lets two notebooks use one grade id (cell_key).
     scores: dict[str, float] = field(default_factory=dict)
     max_scores: dict[str, float] = field(default_factory=dict)
     comments: list[str] = field(default_factory=list)
@@ -67,7 +69,7 @@ class GradingReport:
     master_checks_remembered: list[str] = field(default_factory=list)
 
     def scores(self) -> dict[tuple[str, str], dict[str, float]]:
-        """{(student, assignment): {grade_id: score}}."""
+        """{(student, assignment): {cell key: score}} (cell keys: SubmissionResult.scores)."""
         return {key: dict(r.scores) for key, r in self.results.items()}
 
     def totals(self) -> dict[tuple[str, str], float]:
@@ -82,6 +84,22 @@ class GradingReport:
     def feedback_dir(self) -> Path:
         """Folder of the feedback HTML files (nbgrader's layout)."""
         return self.out_dir / "feedback"
+
+
+def cell_key(grade_id: str, notebook: str, notebooks: int) -> str:
+    """A cell's key in SubmissionResult.scores: its grade id, prefixed by its notebook's name
+    when its assignment has several notebooks (grade ids are unique only per notebook)."""
+    return f"{notebook}:{grade_id}" if notebooks > 1 else grade_id
+
+
+def _notebook_count(gb, assignment: str) -> int:
+    """How many notebooks the gradebook's assignment has (1 when it is not there)."""
+    from nbgrader.api import MissingEntry
+
+    try:
+        return max(1, len(gb.find_assignment(assignment).notebooks))
+    except MissingEntry:
+        return 1
 
 
 def missing_hand_ins(gb, roster: list[str], settings) -> list[tuple[str, str]]:
@@ -114,9 +132,11 @@ def collect_results(report: GradingReport, tasks, roster: list[str], settings) -
             if key in report.results:  # a hand-in the grader could not finish: status error
                 continue
             result = report.results[key] = SubmissionResult(*key, status="missing")
-            for notebook in gb.find_assignment(key[1]).notebooks:
+            notebooks = gb.find_assignment(key[1]).notebooks
+            for notebook in notebooks:
                 for cell in notebook.grade_cells + notebook.task_cells:
-                    result.max_scores[cell.name] = float(cell.max_score)
+                    name = cell_key(cell.name, notebook.name, len(notebooks))
+                    result.max_scores[name] = float(cell.max_score)
 
 
 def _late_penalty(gb, assignment: str, student: str) -> float:
@@ -135,13 +155,15 @@ def _add_task(report: GradingReport, task, gb) -> None:
 
     key = (task.student, task.assignment)
     result = report.results.setdefault(key, SubmissionResult(*key))
+    notebooks = _notebook_count(gb, task.assignment)
     marker = read_marker(report.out_dir, task)
     if marker is None:
         result.status = "error"
         result.comments.append(f"{task.notebook}: not graded (see the batch notes)")
         for cell in task.master.graded_cells:
-            result.scores[cell.grade_id] = 0.0
-            result.max_scores[cell.grade_id] = cell.points
+            name = cell_key(cell.grade_id, task.notebook, notebooks)
+            result.scores[name] = 0.0
+            result.max_scores[name] = cell.points
         return
     if result.status == "graded" or marker["status"] != "graded":
         # Markers written before `missing` meant "not handed in" said `missing` for a
@@ -155,5 +177,6 @@ def _add_task(report: GradingReport, task, gb) -> None:
     except MissingEntry:
         return
     for grade in notebook.grades:
-        result.scores[grade.cell.name] = float(grade.score)
-        result.max_scores[grade.cell.name] = float(grade.max_score)
+        name = cell_key(grade.cell.name, task.notebook, notebooks)
+        result.scores[name] = float(grade.score)
+        result.max_scores[name] = float(grade.max_score)

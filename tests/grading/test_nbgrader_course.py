@@ -94,10 +94,25 @@ def test_scores_match_nbgrader_cell_by_cell_but_the_documented_differences(grade
     assert got[("bob", "ps1", "problem1", "spread_test")] == (1.0, False)
     assert got[("bob", "ps1", "problem1", "total_test")] == (0.0, False)
     assert got[("alice", "ps1", "problem1", "total_test")] == (2.0, False)
-    assert [got[(s, "ps1", "problem2", "notes_test")][0] for s in ("alice", "bob", "carol",
+    assert [got[(s, "ps1", "problem2", "total_test")][0] for s in ("alice", "bob", "carol",
                                                                    "dave")] == [1, 0, 0, 1]
     assert got[("carol", "ps1", "problem2", "scale_test")] == (0.0, False)
     assert got[("alice", "ps1", "problem1", "explain")] == (None, True), "graded by hand"
+
+
+def test_a_grade_id_two_notebooks_share_counts_twice(graded):
+    # ps1's problem1 and problem2 both have a cell `total_test` (nbgrader allows it: grade
+    # ids are unique per notebook); the report keys them by notebook and totals both.
+    _, ours, report = graded
+    cells = gradebook_cells(ours / "gradebook.db")
+    for (student, assignment), result in report.results.items():
+        if result.status != "graded":
+            continue
+        own = {k: v for k, v in cells.items() if k[:2] == (student, assignment)}
+        assert result.total == sum(v[0] or 0.0 for v in own.values()), (student, assignment)
+    alice = report.results[("alice", "ps1")]
+    assert {"problem1:total_test", "problem2:total_test"} <= set(alice.scores)
+    assert set(report.results[("alice", "ps2")].scores) == {"total_test"}
 
 
 def test_the_course_files_and_what_the_notebooks_wrote_are_kept_as_nbgrader_keeps_them(graded):

@@ -8,6 +8,7 @@ autograding.grading.pipeline then sanitizes it against the master.
 
 from __future__ import annotations
 
+import binascii
 import copy
 import errno
 import json
@@ -21,6 +22,10 @@ from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_raw_
 MAX_NOTEBOOK_BYTES = 50 * 2**20
 MAX_CELLS = 5000
 RESTORED_NOTE = "restored from the master"
+# Pasted images (markdown cell attachments) kept for the autograded copy and the feedback
+# page; raster types only: an SVG can carry script, and nothing else renders in markdown.
+ATTACHMENT_TYPES = ("image/png", "image/jpeg", "image/gif", "image/webp")
+MAX_ATTACHMENT_BYTES = 5 * 2**20  # base64 text of one attachment
 
 
 class SubmissionError(ValueError):
@@ -102,9 +107,33 @@ def _text(value) -> str:
     raise SubmissionError("a cell source is neither text nor a list of lines")
 
 
+def image_attachments(value) -> dict:
+    """The well-formed raster images of a cell's `attachments` (anything else dropped)."""
+    if not isinstance(value, dict):
+        return {}
+    kept = {}
+    for name, bundle in value.items():
+        if not isinstance(name, str) or not name or not isinstance(bundle, dict):
+            continue
+        for mime in ATTACHMENT_TYPES:
+            data = bundle.get(mime)
+            data = "".join(data) if isinstance(data, list) and all(
+                isinstance(part, str) for part in data) else data
+            if not isinstance(data, str) or len(data) > MAX_ATTACHMENT_BYTES:
+                continue
+            try:
+                binascii.a2b_base64(data.encode("ascii"))
+            except (binascii.Error, UnicodeEncodeError):
+                continue
+            kept[name] = {mime: data}
+            break
+    return kept
+
+
 def rebuild_notebook(raw: dict, name: str) -> nbformat.NotebookNode:
-    """A fresh nbformat-4 notebook holding only what grading uses: cell types, sources and
-    nbgrader metadata; everything else (Colab blocks, ids, outputs, widgets) is dropped."""
+    """A fresh nbformat-4 notebook holding only what grading uses: cell types, sources,
+    nbgrader metadata and pasted images; everything else (Colab blocks, ids, outputs,
+    widgets) is dropped."""
     cells = raw.get("cells")
     if not isinstance(cells, list):
         raise SubmissionError(f"{name}: not a notebook (no list of cells); submit the .ipynb file")
@@ -125,6 +154,9 @@ def rebuild_notebook(raw: dict, name: str) -> nbformat.NotebookNode:
             built.append(new_code_cell(source, metadata=keep))
         elif kind == "markdown":
             built.append(new_markdown_cell(source, metadata=keep))
+            attachments = image_attachments(cell.get("attachments"))
+            if attachments:
+                built[-1]["attachments"] = attachments
         elif kind == "raw":
             built.append(new_raw_cell(source, metadata=keep))
     nb = new_notebook(cells=built)

@@ -8,8 +8,9 @@ bytes from out/autograded/<student>/<assignment>/ (the course's files, the stude
 the notebook wrote: autograding.grading.assignment_files). Only files that stay inside that
 folder, are no links, are at most MAX_IMAGE_BYTES and start like a PNG, JPEG, GIF or WebP image
 are embedded (MAX_PAGE_BYTES per page); anything else keeps its reference and shows as a
-missing image. A markdown image of a cell attachment the submission no longer has (the grader
-keeps no attachments) is pointed nowhere instead of stopping the page from rendering.
+missing image. Pasted images (cell attachments: the raster ones autograding.grading.submission
+keeps) render from the cell; a reference to an attachment the cell does not have (dropped, or
+never there) is pointed nowhere instead of stopping the page from rendering.
 """
 
 from __future__ import annotations

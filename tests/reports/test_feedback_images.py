@@ -4,6 +4,7 @@ and a page with hostile references still renders. Hidden tests between a course'
 delimiters are hidden."""
 
 import base64
+import json
 import os
 import struct
 import zlib
@@ -97,3 +98,24 @@ def test_hidden_tests_between_the_courses_delimiters_are_redacted():
     assert "secret-value" not in cell.source and "print('done')" in cell.source
     nb.metadata["autograding"]["hidden_tests"] = ["", "x"]
     assert hidden_test_delimiters(nb) == ("BEGIN HIDDEN TESTS", "END HIDDEN TESTS")
+
+
+def test_pasted_images_survive_the_rebuild_and_show_in_the_page(tmp_path):
+    from autograding.grading.submission import parse_notebook
+
+    pasted = base64.b64encode(png()).decode()
+    svg = base64.b64encode(b"<svg onload='alert(1)'/>").decode()
+    raw = new_notebook(cells=[new_markdown_cell(
+        "![mine](attachment:pasted.png) ![vector](attachment:drawing.svg)"
+        " ![bad](attachment:bad.png)")])
+    raw.cells[0]["attachments"] = {"pasted.png": {"image/png": pasted},
+                                   "drawing.svg": {"image/svg+xml": svg},
+                                   "bad.png": {"image/png": "not base64 at all!"},
+                                   "odd": "not a bundle"}
+    nb, _ = parse_notebook(json.dumps(raw).encode(), "answers.ipynb")
+    assert nb.cells[0]["attachments"] == {"pasted.png": {"image/png": pasted}}
+    nbformat.validate(nb)
+    embed_images(nb, tmp_path)
+    page, _ = HTMLExporter().from_notebook_node(nb)
+    assert f"data:image/png;base64,{pasted}" in page
+    assert svg not in page and "attachment:drawing.svg" not in page

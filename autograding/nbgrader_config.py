@@ -45,8 +45,10 @@ except OSError:
 c.Exchange.root = str(EXCHANGE_ROOT)
 c.Exchange.path_includes_course = True
 
-# A master runs in < 30 s in total; a single cell gets generous headroom on a busy machine.
-c.Execute.timeout = 180
+# A cell's time limit, for nbgrader's commands and for `python -m autograding grade`: the
+# slowest cell of any master takes a few seconds, so 60 s is headroom on a busy machine while
+# a student's infinite loop costs a minute, not three (the batch waits for it).
+c.Execute.timeout = 60
 c.Execute.startup_timeout = 120
 
 # Student copies: the stub nbgrader puts in place of each solution.

@@ -7,12 +7,18 @@ public names (`from autograding import ...`) are listed in autograding/__init__.
 
 from __future__ import annotations
 
-from autograding.grading.grade import grade_batch
-from autograding.grading.record import BatchHooks
-from autograding.grading.results import GradingReport
-from autograding.grading.settings import GradingSettings
-from autograding.reports.export import export_after_batch
-from autograding.reports.feedback import feedback_page_writer
+from autograding.engine.workers import skip_slow_optional_imports
+
+# Before nbformat is imported below: its jsonschema would spend 0.7 s importing an IRI checker
+# it never uses, before every batch (the CLI does the same before it imports this module).
+skip_slow_optional_imports()
+
+from autograding.grading.grade import grade_batch  # noqa: E402
+from autograding.grading.record import BatchHooks  # noqa: E402
+from autograding.grading.results import GradingReport  # noqa: E402
+from autograding.grading.settings import GradingSettings  # noqa: E402
+from autograding.reports.export import export_after_batch  # noqa: E402
+from autograding.reports.feedback import feedback_page_writer  # noqa: E402
 
 # What a batch writes besides the gradebook and autograded/: feedback pages per notebook,
 # grades.csv and the plot once graded.

@@ -61,6 +61,7 @@ report = grade_submissions(sys.argv[1], sys.argv[2], workers=int(sys.argv[3]), p
                            course_root=sys.argv[4])
 ran = [r.seconds for r in report.results.values() if r.seconds]
 print(json.dumps({"sandbox": report.sandbox, "graded": report.graded, "ran": sum(ran)}))
+__import__("gc").freeze()  # as `python -m autograding` does before it exits
 """
 
 

@@ -109,12 +109,15 @@ def gd_path(x, y, lr, start, num_steps, *, reduction="mean", halved=False, blow_
 
 
 def plot_landscape(ax, x, y, paths, *, w_values, b_values, reduction="mean", halved=False,
-                   levels=14, span=1e4, cmap="viridis", mark_minimum=True):
+                   levels=14, span=1e4, cmap="viridis", mark_minimum=True, colors=None,
+                   legend=True):
     """Contours of the loss over the grid (log-spaced above the minimum) with paths on top.
 
-    `paths` maps a legend label to an array (k, 2) of (w, b), e.g. from `gd_path`. The axes
-    keep the grid's limits, so a diverging path leaves the picture instead of stretching it.
-    Returns `ax`.
+    `paths` maps a legend label to an array (k, 2) of (w, b), e.g. from `gd_path`; `colors`
+    (optional) gives one matplotlib color per path, by default C1, C2, ...; `legend=False`
+    leaves the legend out (small panels). The first path is
+    drawn on top, so a long path cannot hide a shorter one. The axes keep the grid's limits:
+    a diverging path leaves the picture instead of stretching it. Returns `ax`.
     """
     x_, y_ = _as_column_data(x, y)
     w_values, b_values = np.asarray(w_values), np.asarray(b_values)
@@ -125,14 +128,20 @@ def plot_landscape(ax, x, y, paths, *, w_values, b_values, reduction="mean", hal
     contour_levels = floor + np.geomspace(top / span, top, levels)
     ax.contour(w_values, b_values, L, levels=contour_levels, cmap=cmap, linewidths=0.8)
     if mark_minimum:
-        ax.plot(*theta, marker="*", color="k", ms=10, ls="none", label="least squares")
-    for i, (label, path) in enumerate(dict(paths).items()):
+        ax.plot(*theta, marker="*", color="k", ms=10, ls="none", label="least squares",
+                zorder=10)
+    paths = dict(paths)
+    if colors is None:
+        colors = [f"C{(i + 1) % 10}" for i in range(len(paths))]
+    for i, ((label, path), color) in enumerate(zip(paths.items(), colors)):
         path = np.asarray(path, dtype=np.float64)
-        ax.plot(path[:, 0], path[:, 1], "o-", ms=3, lw=1, color=f"C{(i + 1) % 10}",
-                label=label)
+        ax.plot(path[:, 0], path[:, 1], "o-", ms=3, lw=1, color=color, label=label,
+                zorder=3 + len(paths) - i)
+    ax.grid(False)  # the contours are the grid
     ax.set_xlim(w_values.min(), w_values.max())
     ax.set_ylim(b_values.min(), b_values.max())
     ax.set_xlabel("weight w")
     ax.set_ylabel("bias b")
-    ax.legend(fontsize="small", loc="best")
+    if legend:
+        ax.legend(fontsize="small", loc="best")
     return ax

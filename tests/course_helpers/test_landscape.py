@@ -138,3 +138,14 @@ def test_plot_landscape_draws_contours_paths_and_legend():
     assert ax.get_xlim() == (-1, 5) and ax.get_ylim() == (-10, 10)  # not stretched
     assert ax.get_xlabel() and ax.get_ylabel()
     assert len(ax.collections) >= 1  # the contour set
+
+
+def test_plot_landscape_colors_and_no_legend_for_small_panels():
+    fig, ax = plt.subplots()
+    path = gd_path(X_RAW, Y_RAW, 1e-3, (0, 0), 5)
+    plot_landscape(ax, X_RAW, Y_RAW, {"run": path}, w_values=np.linspace(-1, 5, 10),
+                   b_values=np.linspace(-10, 10, 10), colors=["C3"], legend=False)
+    assert ax.get_legend() is None
+    (line,) = [ln for ln in ax.lines if ln.get_label() == "run"]
+    assert matplotlib.colors.same_color(line.get_color(), "C3")
+    assert not ax.xaxis._major_tick_kw.get("gridOn", False)  # contours replace the grid

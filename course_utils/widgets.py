@@ -6,12 +6,15 @@
 
 - In JupyterLab, Notebook or Colab with ipywidgets installed (and not grading): one figure
   and a slider over `values`, starting at `value` (default: the first value); moving the
-  slider clears the axes and calls `draw` again. Returns the widget box (slider + image).
-- Otherwise (a plain script, `jupyter nbconvert --execute`, nbgrader, no ipywidgets): one
-  static figure of small multiples, one panel per value, titled "name = v". Returns the
-  figure. While grading the figure is closed before anything renders it (nobody looks).
+  slider clears the axes and calls `draw` again. The box (slider + image) is displayed at
+  once and returned.
+- Otherwise (a plain script, `jupyter nbconvert --execute` with COURSE_UTILS_QUIET=1,
+  nbgrader, no ipywidgets): one static figure of small multiples, one panel per value,
+  titled "name = v", left open for Jupyter's inline backend (or `plt.show()`) to show.
+  Returns the figure. While grading the figure is closed before anything renders it.
 
-End the call with `;` (or assign the result) so Jupyter does not show the figure twice.
+Either way explore shows its result itself: end the call with `;` (or assign the result)
+so that Jupyter does not show it a second time as the cell's value.
 Nothing is written to stderr and nothing is downloaded.
 """
 
@@ -126,4 +129,14 @@ def _interactive(widgets, draw, name, values, value, panel_size, title):
     render(start)
     box = widgets.VBox([slider, image])
     box.figure, box.axes, box.slider = fig, ax, slider
+    _display(box)
     return box
+
+
+def _display(widget):
+    """Show a widget now, in a Jupyter kernel (the caller's `;` keeps it from showing twice)."""
+    from IPython import get_ipython
+    from IPython.display import display
+
+    if get_ipython() is not None:
+        display(widget)

@@ -76,6 +76,15 @@ def test_interactive_slider_redraws_with_the_new_value(monkeypatch):
     assert not plt.get_fignums(), "no pyplot figure to show twice"
 
 
+def test_interactive_displays_the_box_in_a_kernel(monkeypatch):
+    pytest.importorskip("ipywidgets")
+    _watched(monkeypatch)
+    shown = []
+    monkeypatch.setattr(widgets, "_display", shown.append)
+    box = explore(lambda ax, v: ax.plot([0, v]), "delta", [1, 2])
+    assert shown == [box]
+
+
 def test_interactive_starts_at_the_first_value_by_default(monkeypatch):
     pytest.importorskip("ipywidgets")
     _watched(monkeypatch)

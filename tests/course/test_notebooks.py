@@ -43,7 +43,11 @@ PROBE_PREFIX = "COURSE-PROBE-JSON:"
 
 # Values read from each executed master: label -> Python expression evaluated in its kernel.
 KEY_EXPRESSIONS = {
-    "01_vectorization": {"speedup": "float(speedup)"},
+    "01_vectorization": {
+        "speedup": "float(speedup)", "surface_shape": "list(surface.shape)",
+        "grid_argmin": "[w_values[i_w].item(), b_values[i_b].item()]",
+        "lstsq_line": "[w_ls, b_ls]", "grid_step": "step",
+    },
     "02_linreg_scratch": {
         "w": "w.detach().reshape(-1)", "b": "b.detach().reshape(-1)",
         "true_w": "true_w", "true_b": "true_b", "epoch_losses": "epoch_losses",

@@ -25,6 +25,7 @@ from autograding.grading.course_settings import (
     CourseSettings,
     load_course_settings,
 )
+from autograding.grading.metadata_schema import validate_schema_once
 
 # Reading a gradebook names no course: nbgrader's Gradebook then adds no course row to it. The
 # masters are registered under the graded course's own id (CourseDirectory.course_id).
@@ -320,6 +321,7 @@ def register_masters(db_url: str, course_root: Path, assignment_ids=None) -> dic
     from autograding.grading.due_dates import store_due_date
 
     use_in_process_alembic_head()
+    validate_schema_once()  # generate_assignment validates every cell's metadata
     course_root = Path(course_root)
     policy = course_late_policy(course_root)
     course = course_settings(course_root)

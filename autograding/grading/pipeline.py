@@ -26,6 +26,7 @@ from nbgrader.preprocessors import (
 )
 
 from autograding.grading.gradebook import MasterNotebook, quiet_logger
+from autograding.grading.metadata_schema import validate_schema_once
 from autograding.grading.sanitize import (
     DeduplicateIdsNoted,
     OverwriteCellsNoted,
@@ -66,6 +67,7 @@ class Prepared:
 def run(steps, nb, resources: dict, config=None):
     """Apply each preprocessor of `steps` in order, each made with `config` (the course's, a
     traitlets Config; nbgrader's defaults when None); returns (nb, resources)."""
+    validate_schema_once()  # CheckCellMetadata validates every cell's metadata
     log = quiet_logger()
     options = {"config": config} if config is not None else {}
     for step in steps:

@@ -1,0 +1,108 @@
+"""Notebook 05's second-edition claims (issue 12): the grading table, the exact Hessian, the
+epoch's path on the loss surface and the optional challenge, read from the executed master."""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import re
+import sys
+from fractions import Fraction
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+from nbformat.v4 import new_code_cell
+
+MASTER = (Path(__file__).resolve().parents[2] / "autograding" / "source" / "05_mse_gradients"
+          / "05_mse_gradients.ipynb")
+PREFIX = "OUTPUTS-05-JSON:"
+PROBE = """
+import json as _json
+_probe = {
+    "H1": [[str(v) for v in row] for row in H1],
+    "path_st": path_st.tolist(),
+    "theta_path": theta_path.tolist(),
+    "step_lengths": step_lengths.tolist(),
+    "rho": float(rho),
+    "growth": float(losses_big[-1] / losses_big[-3]),
+    "M": [[str(v) for v in row] for row in M],
+    "w1": [str(v) for v in w1], "b1": str(b1),
+}
+print(%r + _json.dumps(_probe))
+"""
+
+
+def master() -> nbformat.NotebookNode:
+    return nbformat.read(MASTER, as_version=4)
+
+
+def test_the_grading_table_matches_the_test_cells():
+    nb = master()
+    intro = nb.cells[0].source
+    rows = re.findall(r"^\| (\d+) \| `(\w+)` \| (\d+) \|", intro, flags=re.MULTILINE)
+    assert rows, "the title cell should hold the grading table"
+    tests = {c.metadata["nbgrader"]["grade_id"]: c for c in nb.cells
+             if c.metadata.get("nbgrader", {}).get("grade")}
+    total = 0
+    for number, function, points in rows:
+        (test,) = [c for c in tests.values() if re.search(rf"\b{function}\(", c.source)]
+        assert test.metadata["nbgrader"]["points"] == int(points), function
+        heading = [c.source for c in nb.cells if c.cell_type == "markdown"
+                   and f"### Exercise {number} ({points} point" in c.source]
+        assert heading, f"Exercise {number} should say it carries {points} point(s)"
+        total += int(points)
+    assert total == sum(c.metadata["nbgrader"]["points"] for c in tests.values())
+    assert len(rows) == 7 and f"Seven exercises, {total} points" in intro
+
+
+@functools.cache
+def probed() -> dict:
+    nb = master()
+    nb.cells.append(new_code_cell(PROBE % PREFIX))
+    env = {k: v for k, v in os.environ.items() if k != "NBGRADER_EXECUTION"}
+    env["COURSE_UTILS_QUIET"] = "1"
+    env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
+    NotebookClient(nb, timeout=300, kernel_name="python3", allow_errors=True,
+                   resources={"metadata": {"path": str(MASTER.parent)}}).execute(env=env)
+    for output in nb.cells[-1].get("outputs", []):
+        if output.output_type == "stream" and PREFIX in output.text:
+            return json.loads(output.text.split(PREFIX, 1)[1])
+    errors = [f"{o.ename}: {o.evalue}" for c in nb.cells for o in c.get("outputs", [])
+              if o.output_type == "error"]
+    pytest.fail(f"the probe printed nothing; errors: {errors}")
+
+
+@pytest.mark.slow
+def test_the_exact_hessian_of_the_first_batch():
+    H1 = [[Fraction(v) for v in row] for row in probed()["H1"]]
+    third = Fraction(1, 3)
+    assert H1 == [[12, 26 * third, 4], [26 * third, 34 * third, 14 * third], [4, 14 * third, 2]]
+
+
+@pytest.mark.slow
+def test_the_epoch_lies_in_its_plane_and_keeps_the_worked_numbers():
+    import numpy as np
+
+    values = probed()
+    assert [Fraction(v) for v in values["w1"]] == [Fraction(-13, 3), -6]
+    assert Fraction(values["b1"]) == Fraction(-10, 3)
+    theta = np.array(values["theta_path"])
+    np.testing.assert_allclose(theta[1], [-13 / 3, -6, -10 / 3], atol=1e-12)
+    np.testing.assert_allclose(theta[2], [551 / 3, 189, 353 / 9], atol=1e-9)
+    st = np.array(values["path_st"])
+    # Orthonormal plane coordinates keep every distance between the three points.
+    for i, j in [(0, 1), (1, 2), (0, 2)]:
+        assert np.linalg.norm(st[i] - st[j]) == pytest.approx(
+            np.linalg.norm(theta[i] - theta[j]), rel=1e-9)
+    short, long = values["step_lengths"]
+    assert long / short > 20  # the second step is far longer than the first
+
+
+@pytest.mark.slow
+def test_the_challenge_s_growth_factor_matches_the_losses():
+    values = probed()
+    assert values["rho"] ** 2 == pytest.approx(values["growth"], rel=0.05)
+    assert all("/" in v or v.lstrip("-").isdigit() for row in values["M"] for v in row)

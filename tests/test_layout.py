@@ -19,7 +19,7 @@ ALLOWED = {
     "grading": {"engine", "course"},
     "reports": {"grading", "engine", "course"},
     "intake": {"course", "grading"},
-    "demo": {"engine", "grading", "reports", "course", "intake", "api"},
+    "demo": {"engine", "grading", "reports", "course", "intake", "similarity", "api"},
     "similarity": {"course", "grading"},
 }
 # Not a module of the grader: nbgrader reads the course's config file (ARCHITECTURE.md still

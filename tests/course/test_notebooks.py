@@ -62,6 +62,10 @@ KEY_EXPRESSIONS = {
         "mae_150": "best_constant(targets, absolute_loss)",
         "mse_150": "best_constant(targets, squared_error)",
         "coverage": "interval_coverage(x_test, y_test, lower, upper)",
+        "laplace_minimisers": "laplace_minimisers", "laplace_scale": "laplace_scale",
+        "laplace_fit": "list(laplace_fit)", "mae_fit": "list(fits['MAE'])",
+        "nll_costs": "[laplace_cost, gauss_cost]", "huber_constants": "huber_constants",
+        "kink_slopes": "slopes", "kink_counts": "counted",
     },
     "05_mse_gradients": {
         "loss_mean": "loss_mean", "loss_sum": "loss_sum",

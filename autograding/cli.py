@@ -86,7 +86,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Run nbgrader's generate_assignment on each master in "
         "autograding/source/ and write the student notebooks to notebooks/.")
     release.add_argument("ids", nargs="*", metavar="ASSIGNMENT",
-                         help="assignment ids to release (default: all five)")
+                         help="assignment ids to release (default: all of them)")
     release.add_argument("--check", action="store_true",
                          help="write nothing; exit 1 when notebooks/ differs from a fresh "
                          "release")

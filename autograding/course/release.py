@@ -30,6 +30,7 @@ ASSIGNMENT_IDS = (
     "03_linreg_concise",
     "04_loss_functions",
     "05_mse_gradients",
+    "06_real_data",
 )
 
 

@@ -77,6 +77,9 @@ KEY_EXPRESSIONS = {
         "losses_big": "[float(v) for v in losses_big]",
         "best_loss": "best_loss",
     },
+    "06_real_data": {
+        "sizes": "[len(X_train), len(X_val), len(X_test)]", "test_coverage": "test_coverage",
+    },
 }
 
 PROBE_SOURCE = """

@@ -49,11 +49,11 @@ def test_mae_kinks_have_the_counted_slopes():
     assert values["kink_slopes"][2] < 0 < values["kink_slopes"][3]
 
 
-def test_every_non_answer_markdown_cell_is_locked_and_explore_is_used():
+def test_every_non_answer_cell_is_locked_and_explore_is_used():
     cells = _cells()
-    unlocked = [c["id"] for c in cells if c["cell_type"] == "markdown"
-                and not c["metadata"].get("nbgrader", {}).get("locked")]
-    assert not unlocked
+    unlocked = [c["id"] for c in cells if not c["metadata"].get("nbgrader", {}).get("locked")
+                and not c["metadata"].get("nbgrader", {}).get("solution")]
+    assert unlocked == ["nb04-challenge"], unlocked  # the optional challenge is the student's
     code = "".join("".join(c["source"]) for c in cells if c["cell_type"] == "code")
     assert 'explore(draw_huber_constant, "delta"' in code
     assert 'explore(draw_quantile_constant, "gamma"' in code

@@ -58,7 +58,8 @@ def test_lock_pins_cpu_torch_and_the_course_stack_for_every_python():
         pins = read_lock(environment=marker_environment(python))  # asserts: one pin per package
         assert pins["torch"] == "2.13.0", "a looser torch pin pulls a multi-GB CUDA build"
         for package in ("jupyterlab", "nbgrader", "matplotlib", "seaborn", "pandas", "tqdm",
-                        "pytest", "hypothesis", "ruff", "scipy", "nbclient", "distributed"):
+                        "pytest", "hypothesis", "ruff", "scipy", "nbclient", "distributed",
+                        "scikit-learn"):
             assert package in pins, f"{package} missing from requirements.lock for {python}"
 
 

@@ -26,7 +26,8 @@ from autograding.course import links
 from autograding.course.release import NOTEBOOKS_DIR, REPO_ROOT
 
 # What Colab preinstalls and the course uses; versions come from requirements.lock.
-COLAB_PREINSTALLED = ("torch", "numpy", "pandas", "matplotlib", "seaborn", "ipykernel")
+COLAB_PREINSTALLED = ("torch", "numpy", "pandas", "matplotlib", "seaborn", "scikit-learn",
+                      "ipykernel")
 
 
 def _nbgrader(grade_id, **flags):

@@ -29,7 +29,7 @@ from .plotting import (
     use_svg_display,
 )
 from .quiet import interactive, is_grading
-from .scaling import standardize
+from .scaling import standardize_splits
 from .split import train_val_test_split
 from .timing import Timer, best_time
 from .training import evaluate_loss, train, train_epoch, train_scratch
@@ -44,6 +44,6 @@ __all__ = [
     "least_squares", "lecture_toy", "linreg", "load_array", "log_cosh_loss", "mse_example", "plot",
     "quantile_loss", "ridge_closed_form", "ridge_sgd", "seed_everything", "set_axes",
     "set_figsize", "set_theme", "sgd", "show_figure", "six_example_batches", "six_examples",
-    "squared_loss", "standardize", "synthetic_data", "train", "train_epoch", "train_scratch",
+    "squared_loss", "standardize_splits", "synthetic_data", "train", "train_epoch", "train_scratch",
     "train_val_test_split", "try_gpu", "use_svg_display",
 ]

@@ -1,7 +1,7 @@
 """Standardization with the training set's statistics, applied to every other set."""
 
 
-def standardize(X_train, *others):
+def standardize_splits(X_train, *others):
     """(X - mean) / std per column, with the mean and std (1/n) of X_train for every set.
 
     Returns a tuple: the standardized X_train first, then each of `others` in order.

@@ -13,14 +13,16 @@ def interactive():
     """True when a person is watching: a notebook frontend or a terminal, and not grading."""
     if is_grading() or os.environ.get("COURSE_UTILS_QUIET"):
         return False
-    shell = sys.modules.get("IPython") and _ipython_shell_name()
-    if shell == "ZMQInteractiveShell":  # JupyterLab, Notebook, Colab
+    if sys.modules.get("IPython") and _in_kernel():  # JupyterLab, Notebook, Colab
         return True
     return sys.stderr.isatty()
 
 
-def _ipython_shell_name():
+def _in_kernel():
+    """True in a Jupyter kernel's shell: ipykernel's ZMQInteractiveShell or a subclass of it
+    (Colab's shell is `google.colab._shell.Shell`), found by name to import nothing."""
     from IPython import get_ipython
 
     ip = get_ipython()
-    return type(ip).__name__ if ip is not None else None
+    return ip is not None and any(k.__name__ == "ZMQInteractiveShell"
+                                  for k in type(ip).__mro__)

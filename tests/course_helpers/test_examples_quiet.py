@@ -50,3 +50,25 @@ def test_quiet_under_nbgrader(monkeypatch):
     assert is_grading() and not interactive()
     monkeypatch.delenv("NBGRADER_EXECUTION")
     assert not is_grading()
+
+
+def test_a_kernel_shell_or_a_subclass_of_it_counts_as_watched(monkeypatch):
+    import IPython
+    from ipykernel.zmqshell import ZMQInteractiveShell
+
+    class Shell(ZMQInteractiveShell):  # Colab's is google.colab._shell.Shell, a subclass
+        pass
+
+    class TerminalShell:
+        pass
+
+    monkeypatch.delenv("NBGRADER_EXECUTION", raising=False)
+    monkeypatch.delenv("COURSE_UTILS_QUIET", raising=False)
+    monkeypatch.setattr("sys.stderr.isatty", lambda: False, raising=False)
+    for shell, watched in ((Shell.__new__(Shell), True),
+                           (ZMQInteractiveShell.__new__(ZMQInteractiveShell), True),
+                           (TerminalShell(), False), (None, False)):
+        monkeypatch.setattr(IPython, "get_ipython", lambda shell=shell: shell)
+        assert interactive() is watched, type(shell).__name__
+    monkeypatch.setenv("NBGRADER_EXECUTION", "autograde")
+    assert not interactive()

@@ -64,7 +64,7 @@ def run_demo(out_dir="demo-out", *, n_students: int = ROSTER_SIZE, workers=None,
     if out.exists() and any(out.iterdir()) and not (out / DEMO_MARKER).exists():
         echo(f"{out}: exists and was not made by the demo; pass another folder")
         return 2
-    for sub in ("submitted", "graded", "release", "course"):
+    for sub in ("submitted", "graded", "release", "course", "rosters"):
         shutil.rmtree(out / sub, ignore_errors=True)
     out.mkdir(parents=True, exist_ok=True)
     (out / DEMO_MARKER).write_text("made by `python -m autograding demo`\n")
@@ -73,8 +73,8 @@ def run_demo(out_dir="demo-out", *, n_students: int = ROSTER_SIZE, workers=None,
     released = release_notebooks(course_root, out / "release", ids)
     course = make_demo_course(out / "course", Path(course_root or COURSE_ROOT), ids)
     late = late_hand_ins(course, ids)
-    echo(f"1/4 released {len(released)} student notebooks into {out / 'release'}")
-    echo("2/4 running the masters and the reference notebooks (cached after the first run)")
+    echo(f"1/5 released {len(released)} student notebooks into {out / 'release'}")
+    echo("2/5 running the masters and the reference notebooks (cached after the first run)")
     sample = make_sample_class(out / "submitted", n_students, course_root=course_root,
                                workers=workers or 2, released_dir=out / "release", echo=echo)
     hand_in_late(sample, late)
@@ -89,12 +89,12 @@ def run_demo(out_dir="demo-out", *, n_students: int = ROSTER_SIZE, workers=None,
     from autograding.engine.limits import Limits
 
     limits = Limits(cell_timeout=cell_timeout, notebook_timeout=max(120.0, 6 * cell_timeout))
-    echo(f"3/4 grading in parallel (cell timeout {cell_timeout:g} s)")
+    echo(f"3/5 grading in parallel (cell timeout {cell_timeout:g} s)")
     report = grade_submissions(out / "submitted", out / "graded", workers=workers,
                                limits=limits, course_root=course, force=True)
     totals, late_lines = final_totals(report)
     table, wrong = grade_table(sample, totals)
-    echo("4/4 grades after late penalties (got/expected; ! marks a difference)")
+    echo("4/5 grades after late penalties (got/expected; ! marks a difference)")
     echo(table)
     echo(f"late hand-ins (due dates: {course / 'nbgrader_config.py'})")
     echo(f"  policy: {late.policy.description}")
@@ -104,6 +104,9 @@ def run_demo(out_dir="demo-out", *, n_students: int = ROSTER_SIZE, workers=None,
          f"{', '.join('/'.join(key) for key in sorted(sample.flagged)) or 'none'})")
     echo("\n".join(f"  {student}/{name}: {', '.join(report.results[(student, name)].replaced)}"
                    for student, name in sorted(flagged)) or "  none")
+    echo("5/5 the instructor's desk: grade files for the LMS from its class list, and the "
+         "similarity report (python -m autograding export / similarity)")
+    desk(sample, report, out, course, echo)
     echo(f"\n{len(sample.submissions)} submissions graded in {report.seconds:.0f} s "
          f"(sandbox: {report.sandbox or 'n/a'}); total demo time "
          f"{time.monotonic() - started:.0f} s")
@@ -134,6 +137,19 @@ def run_demo(out_dir="demo-out", *, n_students: int = ROSTER_SIZE, workers=None,
         return 1
     echo("every submission got exactly its expected score and flag")
     return 0
+
+
+def desk(sample: SampleClass, report, out: Path, course: Path, echo=print) -> None:
+    """Canvas and Moodle grade files from rosters of the sample class, and its similarity
+    report (autograding.demo.desk), as an instructor makes them after grading."""
+    from autograding.demo.desk import lms_files, similarity_summary
+
+    students = sorted({s.student for s in sample.submissions})
+    lms_files(out / "graded", out / "rosters", students, sample.max_scores, echo)
+    similarity_summary(out / "submitted", out / "graded", course, echo)
+    echo("  (the sample class's honest students hand in the masters' own solutions, so they "
+         "match each other; bench/bench_similarity.py ranks planted copies among independent "
+         "solutions)")
 
 
 def final_totals(report) -> tuple[dict, list[str]]:

@@ -86,6 +86,9 @@ class MasterCell:
     points: float | None = None
     solution: bool = False
     task: bool = False
+    # The code cells without nbgrader metadata right before this one in the master (e.g. the
+    # training run a test checks), as plain_source gives them: a restored cell goes after them.
+    code_before: tuple[str, ...] = ()
 
     @property
     def graded(self) -> bool:
@@ -168,16 +171,26 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _master_order(path: Path) -> list[str]:
-    """grade ids of a master notebook in cell order."""
+def plain_source(source: str) -> str:
+    """A cell's source without trailing spaces and surrounding blank lines, for matching."""
+    return "\n".join(line.rstrip() for line in source.strip().splitlines())
+
+
+def _master_order(path: Path) -> list[tuple[str, tuple[str, ...]]]:
+    """(grade id, the plain code cells since the previous nbgrader cell) of a master notebook,
+    in cell order."""
     import nbformat
 
     nb = nbformat.read(path, as_version=4)
-    return [
-        c.metadata["nbgrader"]["grade_id"]
-        for c in nb.cells
-        if isinstance(c.metadata.get("nbgrader"), dict) and c.metadata["nbgrader"].get("grade_id")
-    ]
+    order, code = [], []
+    for c in nb.cells:
+        meta = c.metadata.get("nbgrader")
+        if isinstance(meta, dict) and meta.get("grade_id"):
+            order.append((meta["grade_id"], tuple(code)))
+            code = []
+        elif c.cell_type == "code" and plain_source(c.source):
+            code.append(plain_source(c.source))
+    return order
 
 
 def _generate_into_gradebook(db_url: str, course_root: Path, assignment_id: str,
@@ -219,13 +232,14 @@ def _read_master(gb, assignment_id: str, path: Path) -> MasterNotebook:
     tasks = {c.name: c for c in notebook.task_cells}
     solutions = {c.name for c in notebook.solution_cells}
     master = MasterNotebook(assignment_id, name, sha256=file_sha256(path), path=path)
-    for grade_id in _master_order(path):
+    for grade_id, code_before in _master_order(path):
         try:
             src = gb.find_source_cell(grade_id, name, assignment_id)
         except MissingEntry:
             continue
         cell = MasterCell(grade_id, src.cell_type, src.source, bool(src.locked), src.checksum,
-                          solution=grade_id in solutions, task=grade_id in tasks)
+                          solution=grade_id in solutions, task=grade_id in tasks,
+                          code_before=code_before)
         if grade_id in graded:
             cell.points = float(graded[grade_id].max_score)
         elif grade_id in tasks:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from nbformat.v4 import new_code_cell, new_markdown_cell
 from nbgrader.preprocessors import DeduplicateIds, NbGraderPreprocessor, OverwriteCells
 
-from autograding.grading.gradebook import MasterNotebook, visible_source
+from autograding.grading.gradebook import MasterNotebook, plain_source, visible_source
 from autograding.grading.submission import RESTORED_NOTE, number_cells
 
 
@@ -49,7 +49,9 @@ def _restore_missing_cells(nb, master: MasterNotebook) -> list[str]:
     submission lacks.
 
     Each goes right after the nearest cell that precedes it in the master and is present in
-    the submission (or first when none does), so it runs with the same state as in the master.
+    the submission (or first when none does), and after the master's plain code cells between
+    the two that the submission still has unchanged (the training run a test checks), so it
+    runs with the same state as in the master.
     """
     comments = []
     position = {
@@ -62,8 +64,11 @@ def _restore_missing_cells(nb, master: MasterNotebook) -> list[str]:
             continue
         if not (mcell.graded or (mcell.locked and mcell.cell_type == "code")):
             continue
-        previous = [position[c.grade_id] for c in master.cells[:index] if c.grade_id in position]
-        at = max(previous) + 1 if previous else 0
+        previous = [(position[c.grade_id], i) for i, c in enumerate(master.cells[:index])
+                    if c.grade_id in position]
+        at, anchor = max(previous) if previous else (-1, -1)
+        at += 1
+        at = _after_plain_code(nb, at, master.cells[anchor + 1:index + 1])
         maker = new_code_cell if mcell.cell_type == "code" else new_markdown_cell
         cell = maker(mcell.source, metadata={"nbgrader": mcell.nbgrader_metadata(),
                                              "deletable": False, "editable": False})
@@ -72,6 +77,20 @@ def _restore_missing_cells(nb, master: MasterNotebook) -> list[str]:
         position[mcell.grade_id] = at
         comments.append(_restored_comment(mcell))
     return comments
+
+
+def _after_plain_code(nb, at: int, between) -> int:
+    """Past the cells from `at` on, up to the next nbgrader cell, that are master code cells of
+    `between` (the master cells since the anchor; their code_before) kept unchanged."""
+    wanted = {code for mcell in between for code in mcell.code_before}
+    end = at
+    for index in range(at, len(nb.cells)):
+        cell = nb.cells[index]
+        if "nbgrader" in cell.metadata:
+            break
+        if cell.cell_type == "code" and plain_source(cell.source) in wanted:
+            end = index + 1
+    return end
 
 
 def _restored_comment(mcell) -> str:

@@ -14,7 +14,8 @@ from autograding.grading.submission import SubmissionError, read_bytes_safely
 # 2: RECORD assigns late penalties; the fingerprint covers the late rule and timestamp.txt.
 # 3: the kernel gets the files beside the notebook; the fingerprint covers them.
 # 4: the executor checks what a notebook replaced of what tests compare with (a flag).
-PIPELINE_VERSION = "4"
+# 5: a restored test cell goes after the master's plain code cells before it (a training run).
+PIPELINE_VERSION = "5"
 TIMESTAMP_BYTES = 200  # nbgrader's timestamp.txt holds one date
 
 

@@ -52,6 +52,14 @@ class Assignment:
         """Points available in this assignment."""
         return float(sum(self.points.values()))
 
+    @property
+    def last_tested_answer(self) -> str:
+        """The last answer a test cell comes after: an optional challenge at the end, with no
+        test of its own, costs no points when it breaks."""
+        last_test = max(self.order.index(t) for t in self.points) if self.points else -1
+        tested = [a for a in self.answers if self.order.index(a) < last_test]
+        return (tested or self.answers)[-1]
+
     def cell(self, nb: dict, cell_id: str) -> dict:
         """The cell of `nb` with grade id `cell_id` (the first one)."""
         return next(c for c in nb["cells"] if grade_id(c) == cell_id)

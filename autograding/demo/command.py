@@ -27,7 +27,9 @@ def grade_table(sample: SampleClass, totals: dict, width: int = 100) -> tuple[st
     """Students x assignments table of got/expected scores, and the number of mismatches."""
     names = sorted({a for _, a in sample.expected})
     students = sorted({s for s, _ in sample.expected}, key=_student_order(sample))
-    header = f"{'student':<22}" + "".join(f"{n[:12]:>13}" for n in names) + "  ok"
+    # Columns share what the width leaves after the names and the "  ✘ differs" mark.
+    col = max(9, min(13, (width - 22 - len("  ✘ differs")) // max(1, len(names))))
+    header = f"{'student':<22}" + "".join(f"{n[:col - 1]:>{col}}" for n in names) + "  ok"
     lines = [header, "-" * min(width, len(header))]
     wrong = 0
     for student in students:
@@ -36,14 +38,14 @@ def grade_table(sample: SampleClass, totals: dict, width: int = 100) -> tuple[st
         for name in names:
             key = (student, name)
             if key not in sample.expected:
-                row += f"{'':>13}"
+                row += " " * col
                 continue
             got = totals.get(key)
             want = sample.expected[key]
             ok = got is not None and math.isclose(got, want, abs_tol=1e-6)
             fine &= ok
             shown = "-" if got is None else f"{got:g}"
-            row += f"{shown + '/' + format(want, 'g') + ('' if ok else '!'):>13}"
+            row += f"{shown + '/' + format(want, 'g') + ('' if ok else '!'):>{col}}"
         wrong += not fine
         lines.append(row + ("  ✔" if fine else "  ✘ differs"))
     return "\n".join(lines), wrong

@@ -41,7 +41,7 @@ def oracle_notebooks(a: Assignment) -> dict[str, dict]:
         "blank": copy.deepcopy(a.student),
         "partial": fill(a, half),
         "first-void": set_answer(a, fill(a), a.answers[0], VOID_ANSWER),
-        "last-void": set_answer(a, fill(a), a.answers[-1], VOID_ANSWER),
+        "last-void": set_answer(a, fill(a), a.last_tested_answer, VOID_ANSWER),
         "wrong": one_off_answers(a),
     }
     return {key: restore_tests(a, nb) for key, nb in notebooks.items()}

@@ -62,8 +62,8 @@ class SubmissionContext:
 
     @property
     def last(self) -> str:
-        """Grade id of the last answer."""
-        return self.assignment.answers[-1]
+        """Grade id of the last answer a test depends on (Assignment.last_tested_answer)."""
+        return self.assignment.last_tested_answer
 
     def empty(self) -> SampleSubmission:
         """A submission of this student, assignment and kind with no files yet."""

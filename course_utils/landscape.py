@@ -115,9 +115,10 @@ def plot_landscape(ax, x, y, paths, *, w_values, b_values, reduction="mean", hal
 
     `paths` maps a legend label to an array (k, 2) of (w, b), e.g. from `gd_path`; `colors`
     (optional) gives one matplotlib color per path, by default C1, C2, ...; `legend=False`
-    leaves the legend out (small panels). The first path is
-    drawn on top, so a long path cannot hide a shorter one. The axes keep the grid's limits:
-    a diverging path leaves the picture instead of stretching it. Returns `ax`.
+    leaves the legend out (small panels). The first path is drawn on top, so a long path
+    cannot hide a shorter one; paths differ in line style too, and each ends in an X. The axes
+    keep the grid's limits: a diverging path leaves the picture instead of stretching it.
+    Returns `ax`.
     """
     x_, y_ = _as_column_data(x, y)
     w_values, b_values = np.asarray(w_values), np.asarray(b_values)
@@ -133,10 +134,15 @@ def plot_landscape(ax, x, y, paths, *, w_values, b_values, reduction="mean", hal
     paths = dict(paths)
     if colors is None:
         colors = [f"C{(i + 1) % 10}" for i in range(len(paths))]
+    styles = ("-", "--", ":", "-.")  # paths that run along each other stay apart
     for i, ((label, path), color) in enumerate(zip(paths.items(), colors)):
         path = np.asarray(path, dtype=np.float64)
-        ax.plot(path[:, 0], path[:, 1], "o-", ms=3, lw=1, color=color, label=label,
+        # Markers on at most ~30 steps (a long run would be a thick band), the end marked.
+        ax.plot(path[:, 0], path[:, 1], marker="o", ms=3, lw=1.2, ls=styles[i % len(styles)],
+                markevery=max(1, len(path) // 30), color=color, label=label,
                 zorder=3 + len(paths) - i)
+        ax.plot(*path[-1], marker="X", ms=8, color=color, mec="k", mew=0.5, ls="none",
+                zorder=4 + len(paths))
     ax.grid(False)  # the contours are the grid
     ax.set_xlim(w_values.min(), w_values.max())
     ax.set_ylim(b_values.min(), b_values.max())

@@ -259,7 +259,11 @@ def run_in_colab(nb, colab_kernel):
     km = KernelManager(kernel_name="colab", kernel_spec_manager=ksm)
     client = NotebookClient(nb, km=km, timeout=300, startup_timeout=120, allow_errors=True,
                             resources={"metadata": {"path": str(colab_kernel["cwd"])}})
-    client.execute()
+    try:
+        client.execute()
+    finally:  # nbclient leaves a kernel it was given running: one per call, until pytest ends
+        if km.has_kernel:
+            km.shutdown_kernel(now=True)
     return nb
 
 

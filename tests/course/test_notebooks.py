@@ -130,14 +130,27 @@ def kernel_env(**extra) -> dict:
     return env
 
 
-def execute(path: Path, extra_cells=(), **env) -> nbformat.NotebookNode:
-    """Execute a notebook top to bottom in its own folder, keeping going after errors."""
-    nb = nbformat.read(path, as_version=4)
-    nb.cells.extend(extra_cells)
+def run_notebook(nb, folder: Path, **env) -> nbformat.NotebookNode:
+    """Execute `nb` top to bottom in `folder`, keeping going after errors."""
     client = NotebookClient(nb, timeout=CELL_TIMEOUT, kernel_name="python3", allow_errors=True,
-                            resources={"metadata": {"path": str(path.parent)}})
+                            resources={"metadata": {"path": str(folder)}})
     client.execute(env=kernel_env(**env))
     return nb
+
+
+def execute(path: Path, extra_cells=(), **env) -> nbformat.NotebookNode:
+    """Execute a notebook file top to bottom in its own folder, keeping going after errors."""
+    nb = nbformat.read(path, as_version=4)
+    nb.cells.extend(extra_cells)
+    return run_notebook(nb, path.parent, **env)
+
+
+def probe_output(nb, prefix: str = PROBE_PREFIX):
+    """The JSON an executed notebook's last cell printed after `prefix` (None if nothing)."""
+    for output in nb.cells[-1].get("outputs", []):
+        if output.output_type == "stream" and prefix in output.text:
+            return json.loads(output.text.split(prefix, 1)[1])
+    return None
 
 
 def nbgrader_meta(cell) -> dict:
@@ -163,10 +176,7 @@ def executed_master(aid: str):
     """The master executed with a probe cell appended; returns (notebook, probed values)."""
     probe = new_code_cell(PROBE_SOURCE % (KEY_EXPRESSIONS[aid], PROBE_PREFIX))
     nb = execute(require(MASTERS[aid]), [probe])
-    values = None
-    for output in nb.cells[-1].get("outputs", []):
-        if output.output_type == "stream" and PROBE_PREFIX in output.text:
-            values = json.loads(output.text.split(PROBE_PREFIX, 1)[1])
+    values = probe_output(nb)
     nb.cells.pop()
     return nb, values
 

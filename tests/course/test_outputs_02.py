@@ -7,15 +7,12 @@ differently from the reference), so the same run shows that the ungraded cells a
 from __future__ import annotations
 
 import functools
-import json
-import os
-import sys
 from pathlib import Path
 
 import nbformat
 import pytest
-from nbclient import NotebookClient
 from nbformat.v4 import new_code_cell
+from test_notebooks import probe_output, run_notebook
 
 pytestmark = pytest.mark.slow
 
@@ -53,19 +50,11 @@ def executed():
     (cell,) = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "linreg"]
     cell.source = F_LINEAR_ANSWER
     nb.cells.append(new_code_cell(PROBE % PREFIX))
-    env = {k: v for k, v in os.environ.items() if k != "NBGRADER_EXECUTION"}
-    env["COURSE_UTILS_QUIET"] = "1"
-    env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
-    NotebookClient(nb, timeout=300, kernel_name="python3", allow_errors=True,
-                   resources={"metadata": {"path": str(MASTER.parent)}}).execute(env=env)
+    run_notebook(nb, MASTER.parent)
     errors = [f"cell {i} ({c.get('id')}): {o.ename}: {o.evalue}"
               for i, c in enumerate(nb.cells) if c.cell_type == "code"
               for o in c.get("outputs", []) if o.output_type == "error"]
-    values = None
-    for output in nb.cells[-1].get("outputs", []):
-        if output.output_type == "stream" and PREFIX in output.text:
-            values = json.loads(output.text.split(PREFIX, 1)[1])
-    return errors, values
+    return errors, probe_output(nb, PREFIX)
 
 
 def probed() -> dict:

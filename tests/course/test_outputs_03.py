@@ -10,16 +10,12 @@ decay on the overfitting demonstration.
 from __future__ import annotations
 
 import functools
-import json
 import math
-import os
-import sys
-from pathlib import Path
 
 import nbformat
 import pytest
-from nbclient import NotebookClient
 from nbformat.v4 import new_code_cell
+from test_notebooks import probe_output, run_notebook
 
 from autograding.course import release
 
@@ -62,19 +58,14 @@ def probed() -> dict:
     """Run the master once with the probe cell appended; return the probed values."""
     nb = nbformat.read(MASTER, as_version=4)
     nb.cells.append(new_code_cell(PROBE % PREFIX))
-    env = {k: v for k, v in os.environ.items() if k != "NBGRADER_EXECUTION"}
-    env["COURSE_UTILS_QUIET"] = "1"
-    env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
-    client = NotebookClient(nb, timeout=300, kernel_name="python3", allow_errors=True,
-                            resources={"metadata": {"path": str(MASTER.parent)}})
-    client.execute(env=env)
+    run_notebook(nb, MASTER.parent)
     errors = [f"cell {i}: {o.ename}: {o.evalue}" for i, c in enumerate(nb.cells)
               for o in c.get("outputs", []) if o.output_type == "error"]
     assert not errors, f"{MASTER} raised: {errors}"
-    for output in nb.cells[-1].get("outputs", []):
-        if output.output_type == "stream" and PREFIX in output.text:
-            return json.loads(output.text.split(PREFIX, 1)[1])
-    pytest.fail(f"{MASTER}: the probe printed nothing")
+    values = probe_output(nb, PREFIX)
+    if values is None:
+        pytest.fail(f"{MASTER}: the probe printed nothing")
+    return values
 
 
 def test_hooks_live_in_an_ordered_dict():

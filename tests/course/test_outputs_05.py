@@ -4,17 +4,14 @@ epoch's path on the loss surface and the optional challenge, read from the execu
 from __future__ import annotations
 
 import functools
-import json
-import os
 import re
-import sys
 from fractions import Fraction
 from pathlib import Path
 
 import nbformat
 import pytest
-from nbclient import NotebookClient
 from nbformat.v4 import new_code_cell
+from test_notebooks import probe_output, run_notebook
 
 MASTER = (Path(__file__).resolve().parents[2] / "autograding" / "source" / "05_mse_gradients"
           / "05_mse_gradients.ipynb")
@@ -62,14 +59,9 @@ def test_the_grading_table_matches_the_test_cells():
 def probed() -> dict:
     nb = master()
     nb.cells.append(new_code_cell(PROBE % PREFIX))
-    env = {k: v for k, v in os.environ.items() if k != "NBGRADER_EXECUTION"}
-    env["COURSE_UTILS_QUIET"] = "1"
-    env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
-    NotebookClient(nb, timeout=300, kernel_name="python3", allow_errors=True,
-                   resources={"metadata": {"path": str(MASTER.parent)}}).execute(env=env)
-    for output in nb.cells[-1].get("outputs", []):
-        if output.output_type == "stream" and PREFIX in output.text:
-            return json.loads(output.text.split(PREFIX, 1)[1])
+    values = probe_output(run_notebook(nb, MASTER.parent), PREFIX)
+    if values is not None:
+        return values
     errors = [f"{o.ename}: {o.evalue}" for c in nb.cells for o in c.get("outputs", [])
               if o.output_type == "error"]
     pytest.fail(f"the probe printed nothing; errors: {errors}")

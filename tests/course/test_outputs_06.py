@@ -10,17 +10,14 @@ matches the test cells, and the notebook runs in a few seconds.
 from __future__ import annotations
 
 import functools
-import json
-import os
 import re
-import sys
 import time
 from pathlib import Path
 
 import nbformat
 import pytest
-from nbclient import NotebookClient
 from nbformat.v4 import new_code_cell
+from test_notebooks import probe_output, run_notebook
 
 MASTER = (Path(__file__).resolve().parents[2] / "autograding" / "source" / "06_real_data"
           / "06_real_data.ipynb")
@@ -83,16 +80,11 @@ def test_every_hidden_test_has_visible_checks_before_it():
 def probed() -> dict:
     nb = master()
     nb.cells.append(new_code_cell(PROBE % PREFIX))
-    env = {k: v for k, v in os.environ.items() if k != "NBGRADER_EXECUTION"}
-    env["COURSE_UTILS_QUIET"] = "1"
-    env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
     start = time.monotonic()
-    NotebookClient(nb, timeout=300, kernel_name="python3", allow_errors=True,
-                   resources={"metadata": {"path": str(MASTER.parent)}}).execute(env=env)
+    values = probe_output(run_notebook(nb, MASTER.parent), PREFIX)
     seconds = time.monotonic() - start
-    for output in nb.cells[-1].get("outputs", []):
-        if output.output_type == "stream" and PREFIX in output.text:
-            return json.loads(output.text.split(PREFIX, 1)[1]) | {"seconds": seconds}
+    if values is not None:
+        return values | {"seconds": seconds}
     errors = [f"{o.ename}: {o.evalue}" for c in nb.cells for o in c.get("outputs", [])
               if o.output_type == "error"]
     pytest.fail(f"the probe printed nothing; errors: {errors}")

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import nbformat
 
+from autograding.grading.gradebook import plain_source
 from autograding.grading.submission import SubmissionError, parse_notebook, read_bytes_safely
 
 # Past this much answer code a notebook is not compared: tokenizing megabytes of pasted text
@@ -30,7 +31,7 @@ class MasterAnswers:
 
     name: str  # the notebook's file stem, as submitted/<student>/<assignment>/<name>.ipynb
     answer_ids: tuple[str, ...]  # grade ids of the answer cells, in master order
-    given: frozenset[str]  # normalized sources of the code cells every student was given
+    given: frozenset[str]  # plain_source of the code cells every student was given
     boilerplate: str  # the code cells of the released student copy, one after the other
 
 
@@ -41,11 +42,6 @@ class AnswerCode:
     text: str
     cells: tuple[str, ...]  # the grade id of each cell, or "cell N" when matched by content
     by_content: bool = False  # True when no grade id matched and the fallback chose the cells
-
-
-def normalized(source: str) -> str:
-    """A cell's source without trailing spaces and surrounding blank lines, for equality."""
-    return "\n".join(line.rstrip() for line in source.strip().splitlines())
 
 
 def _nbgrader(cell) -> dict:
@@ -84,8 +80,8 @@ def load_master(path: Path, assignment: str, config=None) -> MasterAnswers:
         if cell.cell_type == "code" and _nbgrader(cell).get("solution")
         and _nbgrader(cell).get("grade_id"))
     released = released_copy(master, assignment, config)
-    given = {normalized(c.source) for c in released.cells if c.cell_type == "code"}
-    given |= {normalized(c.source) for c in master.cells
+    given = {plain_source(c.source) for c in released.cells if c.cell_type == "code"}
+    given |= {plain_source(c.source) for c in master.cells
               if c.cell_type == "code" and _nbgrader(c).get("locked")}
     code = "\n\n".join(c.source for c in released.cells if c.cell_type == "code")
     master_answers = MasterAnswers(path.stem, answer_ids, frozenset(given - {""}), code)
@@ -109,8 +105,8 @@ def answer_cells(nb, master: MasterAnswers) -> AnswerCode:
     if by_content:
         chosen = [(f"cell {number}", cell.source)
                   for number, cell in enumerate(nb.cells, start=1)
-                  if cell.cell_type == "code" and normalized(cell.source)
-                  and normalized(cell.source) not in master.given]
+                  if cell.cell_type == "code" and plain_source(cell.source)
+                  and plain_source(cell.source) not in master.given]
     # Labels are master grade ids or numbers, never the student's text: a header is one line.
     text = "".join(_header(label) + source.rstrip() + "\n\n" for label, source in chosen)
     return AnswerCode(text, tuple(label for label, _ in chosen), by_content)

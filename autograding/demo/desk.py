@@ -74,7 +74,8 @@ def lms_files(graded: Path, rosters: Path, students: list[str], points: dict[str
               echo=print) -> list[str]:
     """Canvas and Moodle grade files for the graded batch in `graded` (grades.csv there),
     from rosters written into `rosters`; returns the students no roster row matched."""
-    from autograding.reports.export import export_outputs
+    from autograding.grading.gradebook import db_url_for
+    from autograding.reports.grades_csv import grade_rows
     from autograding.reports.lms_export import LmsSettings, export_for_lms, load_roster
 
     rosters.mkdir(parents=True, exist_ok=True)
@@ -83,7 +84,7 @@ def lms_files(graded: Path, rosters: Path, students: list[str], points: dict[str
     paths = {"canvas": canvas_roster(rosters / "canvas_gradebook_export.csv", persons,
                                      assignments, points),
              "moodle": moodle_roster(rosters / "moodle_participants.csv", persons)}
-    rows = export_outputs(graded).rows
+    rows = grade_rows(db_url_for(graded), graded)[1]  # grades.csv's rows: the batch wrote it
     unmatched: list[str] = []
     for kind, roster_path in paths.items():
         settings = LmsSettings(kind, roster_path, (), "raw", "keep")

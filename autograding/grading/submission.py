@@ -116,14 +116,14 @@ def image_attachments(value) -> dict:
         if not isinstance(name, str) or not name or not isinstance(bundle, dict):
             continue
         for mime in ATTACHMENT_TYPES:
-            data = bundle.get(mime)
-            data = "".join(data) if isinstance(data, list) and all(
-                isinstance(part, str) for part in data) else data
-            if not isinstance(data, str) or len(data) > MAX_ATTACHMENT_BYTES:
+            if mime not in bundle:
                 continue
             try:
+                data = _text(bundle[mime])  # a string, or a list of lines as sources are
+                if len(data) > MAX_ATTACHMENT_BYTES:
+                    continue
                 binascii.a2b_base64(data.encode("ascii"))
-            except (binascii.Error, UnicodeEncodeError):
+            except (SubmissionError, binascii.Error, UnicodeEncodeError):
                 continue
             kept[name] = {mime: data}
             break

@@ -47,9 +47,6 @@ def grade_batch(submitted_dir, out_dir, settings: GradingSettings,
     report.results holds a result per graded notebook and a `missing` one (no scores) for each
     student folder and assignment someone handed in that this student did not.
     """
-    from autograding.engine.workers import skip_slow_optional_imports
-
-    skip_slow_optional_imports()  # as the CLI does, for callers that import this directly
     started = time.monotonic()
     submitted = Path(submitted_dir)
     out_dir = Path(out_dir).resolve()

@@ -12,11 +12,10 @@ one validator per schema; the result, and the error raised for bad metadata
 
 from __future__ import annotations
 
-import threading
 import types
 
-_lock = threading.Lock()
-_validators: dict[int, tuple[object, object]] = {}  # id(schema) -> (schema, its validator)
+# id(schema) -> (the schema, its validator): holding the schema keeps its id from being reused.
+_validators: dict[int, tuple[object, object]] = {}
 
 
 def cached_validate(instance, schema, cls=None, *args, **kwargs) -> None:
@@ -26,12 +25,10 @@ def cached_validate(instance, schema, cls=None, *args, **kwargs) -> None:
     if cls is not None or args or kwargs:  # a caller asking for more: jsonschema's own
         return jsonschema.validate(instance, schema, cls, *args, **kwargs)
     entry = _validators.get(id(schema))
-    if entry is None or entry[0] is not schema:
+    if entry is None:
         validator_class = jsonschema.validators.validator_for(schema)
         validator_class.check_schema(schema)
-        entry = (schema, validator_class(schema))  # the schema is kept: its id stays its own
-        with _lock:
-            _validators[id(schema)] = entry
+        entry = _validators[id(schema)] = (schema, validator_class(schema))
     error = jsonschema.exceptions.best_match(entry[1].iter_errors(instance))
     if error is not None:
         raise error

@@ -11,7 +11,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from autograding.course import release
+from autograding.course import links, release
 
 MASTERS = {aid: release.master_path(aid) for aid in release.ASSIGNMENT_IDS}
 STUDENTS = {aid: release.NOTEBOOKS_DIR / f"{aid}.ipynb" for aid in release.ASSIGNMENT_IDS}
@@ -37,6 +37,12 @@ def is_graded_test(cell) -> bool:
     return bool(meta.get("grade")) and not meta.get("solution")
 
 
+def is_scratch_cell(cell) -> bool:
+    """A code cell left to the student, announced by a first-line comment: "... not graded"."""
+    first = cell.source.strip().partition("\n")[0]
+    return cell.cell_type == "code" and first.startswith("#") and "not graded" in first.lower()
+
+
 def lint_problems(path: Path, *, master: bool) -> list[str]:
     """Everything wrong with one notebook file, as messages naming the cell."""
     nb = read_notebook(path)
@@ -58,6 +64,12 @@ def lint_problems(path: Path, *, master: bool) -> list[str]:
                 problems.append(f"{where} stores an execution count")
         meta = nbgrader_meta(cell)
         if not meta:
+            # Locked cells are restored from the master at grading, so a changed demo cell
+            # cannot break the tests after it; only scratch cells that say so stay free, and
+            # the Colab badge, setup and self-check cells `make release` adds to student copies.
+            if not is_scratch_cell(cell) and links.METADATA_KEY not in cell.metadata:
+                problems.append(f"{where}: neither an answer nor locked; lock it, or start it "
+                                "with a comment saying it is not graded")
             continue
         grade_id = meta.get("grade_id")
         where = f"cell {index} ({grade_id})"

@@ -175,6 +175,113 @@ VARIANTS: dict[str, dict[str, list]] = {
             return torch.einsum("ij,ik->jk", X, residual), residual.sum().unsqueeze(0)
             """,
         ],
+        "normal_equation": [
+            None,
+            """\
+            A = torch.cat([torch.as_tensor(X).double(),
+                           torch.ones(X.shape[0], 1, dtype=torch.float64)], 1)
+            target = torch.as_tensor(y).double().view(-1, 1)
+            gram = A.t() @ A
+            rhs = A.t() @ target
+            solution = torch.linalg.inv(gram) @ rhs
+            return solution[:-1].clone(), solution[-1:].reshape(1).clone()
+            """,
+            """\
+            X64 = torch.as_tensor(X, dtype=torch.float64)
+            y64 = torch.as_tensor(y, dtype=torch.float64).flatten()
+            x_mean, y_mean = X64.mean(0), y64.mean()
+            Xc, yc = X64 - x_mean, y64 - y64.mean()
+            w = torch.linalg.solve(Xc.T @ Xc, Xc.T @ yc).unsqueeze(1)
+            b = (y_mean - x_mean @ w[:, 0]).reshape(1)
+            return w, b
+            """,
+            """\
+            design = torch.column_stack([torch.as_tensor(X, dtype=torch.float64),
+                                         torch.ones(len(X), dtype=torch.float64)])
+            labels64 = torch.as_tensor(y, dtype=torch.float64).reshape(len(X), 1)
+            factor = torch.linalg.cholesky(design.mT @ design)
+            theta = torch.cholesky_solve(design.mT @ labels64, factor)
+            d = design.shape[1] - 1
+            return theta[:d], theta[d]
+            """,
+        ],
+        "largest_stable_lr": [
+            None,
+            """\
+            Z = torch.as_tensor(X).double()
+            Z = Z.reshape(Z.shape[0], -1)
+            n = Z.shape[0]
+            Z1 = torch.hstack([Z, torch.ones(n, 1, dtype=Z.dtype)])
+            if reduction not in ("mean", "sum"):
+                raise ValueError("reduction is 'mean' or 'sum'")
+            scale = 1.0 / n if reduction == "mean" else 1.0
+            top = torch.linalg.eigvalsh(scale * Z1.T @ Z1).max()
+            return float(2.0 / top)
+            """,
+            """\
+            rows = torch.as_tensor(X, dtype=torch.float64).reshape(len(X), -1)
+            design = torch.cat([rows, rows.new_ones(len(rows), 1)], dim=1)
+            # The largest eigenvalue of A^T A is the square of A's largest singular value.
+            sigma = torch.linalg.svdvals(design)[0].item()
+            curvature = sigma ** 2 / (len(rows) if reduction == "mean" else 1)
+            if reduction not in {"mean", "sum"}:
+                raise ValueError(reduction)
+            return 2 / curvature
+            """,
+            """\
+            A = torch.as_tensor(X, dtype=torch.float64).reshape(len(X), -1)
+            A = torch.nn.functional.pad(A, (0, 1), value=1.0)
+            H = A.T @ A / (len(A) if reduction == "mean" else 1)
+            if reduction != "mean" and reduction != "sum":
+                raise ValueError(f"unknown reduction {reduction}")
+            v = torch.ones(H.shape[0], 1, dtype=torch.float64)
+            for _ in range(500):  # power iteration: H is symmetric positive semi-definite
+                v = H @ v
+                v = v / v.norm()
+            return 2.0 / float(v.T @ H @ v)
+            """,
+        ],
+        "newton_step": [
+            None,
+            """\
+            Xd = torch.as_tensor(X).double().reshape(len(X), -1)
+            yd = torch.as_tensor(y).double().reshape(-1)
+            wd = torch.as_tensor(w).double().reshape(-1)
+            bd = torch.as_tensor(b).double().reshape(-1)
+            A = torch.cat([Xd, torch.ones(len(Xd), 1, dtype=torch.float64)], 1)
+            r = A @ torch.cat([wd, bd]) - yd
+            step = torch.linalg.lstsq(A, r.unsqueeze(1)).solution.reshape(-1)
+            theta = torch.cat([wd, bd]) - step
+            return theta[:-1].reshape(-1, 1), theta[-1:].clone()
+            """,
+            """\
+            X = torch.as_tensor(X, dtype=torch.float64).reshape(len(X), -1)
+            y = torch.as_tensor(y, dtype=torch.float64).reshape(-1, 1)
+            w = torch.as_tensor(w, dtype=torch.float64).reshape(-1, 1).clone().requires_grad_()
+            b = torch.as_tensor(b, dtype=torch.float64).reshape(1).clone().requires_grad_()
+
+            def loss_of(theta):
+                return ((X @ theta[:-1].unsqueeze(1) + theta[-1] - y) ** 2).mean() / 2
+
+            theta = torch.cat([w.detach().reshape(-1), b.detach()])
+            grad = torch.autograd.functional.jacobian(loss_of, theta)
+            hess = torch.autograd.functional.hessian(loss_of, theta)
+            theta = theta - torch.linalg.solve(hess, grad)
+            return theta[:-1].reshape(-1, 1), theta[-1:]
+            """,
+            """\
+            n = len(X)
+            A = torch.ones(n, torch.as_tensor(X).reshape(n, -1).shape[1] + 1, dtype=torch.float64)
+            A[:, :-1] = torch.as_tensor(X, dtype=torch.float64).reshape(n, -1)
+            theta = torch.ones(A.shape[1], 1, dtype=torch.float64)
+            theta[:-1, 0] = torch.as_tensor(w, dtype=torch.float64).reshape(-1)
+            theta[-1, 0] = torch.as_tensor(b, dtype=torch.float64).reshape(-1)[0]
+            residual = A @ theta - torch.as_tensor(y, dtype=torch.float64).reshape(n, 1)
+            newton = torch.linalg.solve(A.T @ A, A.T @ residual)  # the 1/n cancels
+            theta = theta - newton
+            return theta[:-1], theta[-1]
+            """,
+        ],
     },
     "04_loss_functions": {
         "absolute_loss": [
@@ -554,6 +661,84 @@ VARIANTS: dict[str, dict[str, list]] = {
                     steps.append((w, b))
                     X_batch, y_batch = [], []
             return steps
+            """,
+        ],
+        "hessian-exact": [
+            None,
+            """\
+            B = len(X)
+            A = [list(map(Fraction, row)) + [Fraction(1)] for row in X]
+            H = []
+            for j in range(len(A[0])):
+                H.append([])
+                for k in range(len(A[0])):
+                    total = Fraction(0)
+                    for row in A:
+                        total += row[j] * row[k]
+                    H[j].append(2 * total / B)
+            return H
+            """,
+            """\
+            columns = list(zip(*[[Fraction(v) for v in row] for row in X]))
+            columns.append(tuple(Fraction(1) for _ in X))
+            return [[Fraction(2, len(X)) * sum(a * c for a, c in zip(col_j, col_k))
+                     for col_k in columns] for col_j in columns]
+            """,
+            """\
+            n = len(X)
+            d = len(X[0]) + 1
+            H = [[Fraction(0)] * d for _ in range(d)]
+            for row in X:
+                a = [Fraction(v) for v in row] + [Fraction(1)]
+                for j in range(d):
+                    for k in range(j, d):
+                        H[j][k] += Fraction(2, n) * a[j] * a[k]
+            for j in range(d):
+                for k in range(j):
+                    H[j][k] = H[k][j]
+            return H
+            """,
+        ],
+        "epoch-matrix": [
+            None,
+            """\
+            eta = Fraction(lr)
+            first = hessian_exact([SIX_FEATURES[i] for i in SIX_BATCH_ORDER[:3]])
+            second = hessian_exact([SIX_FEATURES[i] for i in SIX_BATCH_ORDER[3:]])
+            d = len(first)
+            S1 = [[(1 if r == c else 0) - eta * first[r][c] for c in range(d)] for r in range(d)]
+            S2 = [[(1 if r == c else 0) - eta * second[r][c] for c in range(d)] for r in range(d)]
+            M = [[Fraction(0)] * d for _ in range(d)]
+            for r in range(d):
+                for c in range(d):
+                    for m in range(d):
+                        M[r][c] += S2[r][m] * S1[m][c]
+            return M
+            """,
+            """\
+            rate = Fraction(lr)
+
+            def minus_lr_h(rows):
+                H = hessian_exact([SIX_FEATURES[i] for i in rows])
+                n = len(H)
+                return [[Fraction(j == k) - rate * H[j][k] for k in range(n)] for j in range(n)]
+
+            def matmul(P, Q):
+                return [[sum(p * q for p, q in zip(row, col)) for col in zip(*Q)] for row in P]
+
+            return matmul(minus_lr_h(SIX_BATCH_ORDER[3:]), minus_lr_h(SIX_BATCH_ORDER[:3]))
+            """,
+            """\
+            halves = [SIX_BATCH_ORDER[:3], SIX_BATCH_ORDER[3:]]
+            size = len(SIX_FEATURES[0]) + 1
+            M = [[Fraction(int(j == k)) for k in range(size)] for j in range(size)]
+            for rows in halves:  # each step multiplies on the left
+                H = hessian_exact([SIX_FEATURES[i] for i in rows])
+                step = [[Fraction(int(j == k)) - Fraction(lr) * H[j][k] for k in range(size)]
+                        for j in range(size)]
+                M = [[sum(step[j][m] * M[m][k] for m in range(size)) for k in range(size)]
+                     for j in range(size)]
+            return M
             """,
         ],
     },

@@ -1,8 +1,9 @@
 """Notebook 06's claims, read from its executed master: every number the text discusses.
 
-The split's sizes, the leak, the closed form against scikit-learn, SGD against the closed form
-and float32, ridge = weight decay with alpha = n wd / 2 and what decaying the bias does, the
-validation curve's choice, the robust fits against the test MSE's standard error, the quantile
+The split's sizes, the collinear direction, the leak, the closed form against scikit-learn,
+SGD against the closed form and float32, ridge = weight decay with alpha = n wd / 2 and what
+decaying the bias does, the validation curve's choice (inside the grid, or alpha = 0), the
+robust fits against paired and unpaired standard errors, the quantile
 interval's coverage and the residuals' spread. Also: the grading table in the title cell
 matches the test cells, and the notebook runs in a few seconds.
 """
@@ -45,6 +46,13 @@ _probe = {
     "robust_test_mse": robust_test_mse, "test_mse_se": test_mse_se,
     "train_coverage": train_coverage, "test_coverage": test_coverage,
     "spread": [float(spread_low), float(spread_high)],
+    "corr_smallest": float(corr_eigenvalues[0]),
+    "flat_direction": {n: float(v) for n, v in zip(feature_names, flat_direction)},
+    "hessian_flattest": dict(zip(feature_names, flattest.tolist())),
+    "n_alphas": len(alphas), "alpha_edges": [float(alphas[0]), float(alphas[-1])],
+    "grid_best": {k: int(np.argmin(v[1])) for k, v in curves.items()},
+    "at_zero": at_zero, "rises": rises, "chosen_alpha": float(chosen_alpha),
+    "paired": paired,
 }
 print(%r + _json.dumps(_probe))
 """
@@ -90,6 +98,27 @@ def probed() -> dict:
     pytest.fail(f"the probe printed nothing; errors: {errors}")
 
 
+def test_no_hidden_test_prints_a_value():
+    # A bare call's value would be echoed as the cell's output (and show what the test computes).
+    for cell in master().cells:
+        if cell.metadata.get("nbgrader", {}).get("grade"):
+            for line in cell.source.splitlines():
+                assert not line.startswith("_check_split("), line
+
+
+@pytest.mark.slow
+def test_the_collinear_direction_is_computed():
+    v = probed()
+    # Less than 1 % of one standardized feature's variance lies along the flattest direction.
+    assert v["corr_smallest"] < 0.01
+    for direction in (v["flat_direction"], v["hessian_flattest"]):
+        large = {k: x for k, x in direction.items() if abs(x) > 0.1}
+        assert set(large) == {"s1", "s2", "s3", "s5"}, large
+        # s1 against s2, s3 and s5 (the sign of an eigenvector is arbitrary: s1's is > 0).
+        assert large["s1"] > 0 and all(large[k] < 0 for k in ("s2", "s3", "s5"))
+        assert max(abs(x) for k, x in direction.items() if k not in large) < 0.1
+
+
 @pytest.mark.slow
 def test_split_and_leak():
     v = probed()
@@ -128,10 +157,17 @@ def test_the_validation_curve_choice():
     (quadratic,) = [k for k in v["choices"] if "quadratic" in k]
     alpha, best = v["choices"][quadratic]
     assert "64" in quadratic and 1 < alpha < 1000
-    assert best < 0.8 * v["curves_at_smallest_alpha"][quadratic], "64 features over-fit"
-    # The 10 plain features need almost no penalty and win on validation.
-    assert v["choices"]["10 features"][0] == pytest.approx(0.01)
-    assert v["chosen_name"] == "10 features"
+    assert best < 0.8 * v["curves_at_smallest_alpha"][quadratic], "64 features overfit"
+    # The 64 features' minimum lies strictly inside the grid, and alpha = 0 is far worse.
+    assert 0 < v["grid_best"][quadratic] < v["n_alphas"] - 1
+    assert v["alpha_edges"][0] < alpha < v["alpha_edges"][1]
+    assert v["at_zero"][quadratic] > best + 500
+    # The 10 plain features: lowest at the grid's left edge, because the curve rises at every
+    # step and alpha = 0 (least squares) is lower still; so no penalty is chosen, and they win.
+    assert v["grid_best"]["10 features"] == 0 and v["rises"]
+    assert v["at_zero"]["10 features"] <= v["curves_at_smallest_alpha"]["10 features"]
+    assert v["choices"]["10 features"] == [0.0, v["at_zero"]["10 features"]]
+    assert v["chosen_name"] == "10 features" and v["chosen_alpha"] == 0.0
     assert 0.4 < v["test_r2"] < 0.7, "about half of the test variance explained"
 
 
@@ -139,7 +175,19 @@ def test_the_validation_curve_choice():
 def test_robust_fits_and_the_interval():
     v = probed()
     values = list(v["robust_test_mse"].values())
-    assert max(values) - min(values) < v["test_mse_se"] / 3, "indistinguishable on 89 patients"
+    spread = max(values) - min(values)
+    assert spread < v["test_mse_se"] / 3, "indistinguishable on 89 patients"
+    # The text's numbers: 62 points apart at most, 347 = 5.6 times that.
+    assert round(spread) == 62 and round(v["test_mse_se"]) == 347
+    assert round(v["test_mse_se"] / spread, 1) == 5.6
+    # Paired: the standard errors of the per-patient differences are far smaller than the
+    # unpaired 347 (51 to 107 points of MSE), and every difference is below its own (0.2-0.9).
+    assert len(v["paired"]) == 6
+    mse_ses = [se for key, (_, se) in v["paired"].items() if key.endswith("test MSE")]
+    assert round(min(mse_ses)) == 51 and round(max(mse_ses)) == 107
+    ratios = [abs(mean) / se for mean, se in v["paired"].values()]
+    assert round(min(ratios), 1) == 0.2 and round(max(ratios), 1) == 0.9
+    assert all(ratio < 1 for ratio in ratios)
     assert 0.85 <= v["train_coverage"] <= 0.95
     assert 0.8 <= v["test_coverage"] <= 0.97
     low, high = v["spread"]

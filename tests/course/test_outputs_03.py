@@ -3,8 +3,9 @@
 The master runs once (with an appended probe cell, as a student would run it, not grading);
 each test checks one claim the prose makes about the printed numbers: hook registries are
 ordered dictionaries, adaptive optimizers' first steps (Adam lr, RMSprop lr / sqrt(1 - alpha)),
-the loss-surface paths for 'sum' and 'mean', the per-optimizer learning-rate grid and weight
-decay on the overfitting demonstration.
+the loss-surface paths for 'sum' and 'mean' (and the steps each needs, which the figure's boxes
+give), the measured toy distances on their predicted slopes, the per-optimizer learning-rate
+grid with ASGD on SGD's curve, and weight decay on the overfitting demonstration.
 """
 
 from __future__ import annotations
@@ -34,9 +35,14 @@ _probe = {
     "first_steps": first_steps,
     "later_steps": later_steps,
     "landscape_ends": {f"{r} {lr}": list(map(float, v)) for (r, lr), v in landscape_ends.items()},
+    "landscape_steps": {f"{r} {lr}": v for (r, lr), v in landscape_steps.items()},
+    "slope_gaps": slope_gaps,
+    "asgd_gap": asgd_gap,
     "momentum_prediction": momentum_prediction,
     "lr_grid": lr_grid,
     "best_lr": best_lr,
+    "curve_sgd": list(map(float, sgd_curve)),
+    "curve_asgd": list(map(float, asgd_curve)),
     "comparison": {name: {str(lr): curve for lr, curve in by_lr.items()}
                    for name, by_lr in comparison.items()},
     "record_every": record_every,
@@ -115,6 +121,36 @@ def test_loss_surface_paths():
     assert abs(prediction("sum 0.01") - 8) < 0.01 and abs(prediction("sum 0.05") - 8) < 1e-4
     assert prediction("mean 0.01") < 7.9, "the mean's lr = 0.01 run stops well short of 8"
     assert abs(prediction("mean 0.05") - 8) < 1e-4 and abs(prediction("mean 0.065") - 8) < 1e-4
+
+
+def test_toy_distances_follow_the_predicted_slope():
+    gaps = probed()["slope_gaps"]
+    assert set(gaps) == {"sum", "mean"}
+    assert max(gaps.values()) < 0.01, "the text: less than a percent from epoch 100 on"
+
+
+def test_loss_surface_steps_to_8():
+    """The boxes of the loss-surface figure: which run gets within 0.01 of 8, and how fast."""
+    v = probed()
+    steps, ends = v["landscape_steps"], v["landscape_ends"]
+    assert steps["sum 0.065"] is None and steps["mean 0.01"] is None
+    assert 0 < steps["sum 0.05"] < steps["sum 0.01"] < 1000, "the zigzag arrives sooner"
+    assert 0 < steps["mean 0.065"] < steps["mean 0.05"] < 1000, "on the mean, larger is faster"
+    for key, count in steps.items():
+        if count is not None:  # from that step on the prediction stays within 0.01 of 8
+            _, w, b = ends[key]
+            assert abs(4 * w + b - 8) <= 0.01, key
+    _, w, b = ends["mean 0.01"]
+    assert math.hypot(w - 2, b) > 0.3, "the mean's lr = 0.01 run ends visibly off the star"
+
+
+def test_asgd_lies_on_sgd():
+    v = probed()
+    sgd, asgd = v["curve_sgd"], v["curve_asgd"]
+    assert v["best_lr"]["ASGD"] == v["best_lr"]["SGD"]
+    largest = max(abs(a - s) / s for a, s in zip(asgd, sgd))
+    assert v["asgd_gap"] == pytest.approx(largest, rel=1e-9)
+    assert 0 < v["asgd_gap"] < 0.05, "the text: a few percent at most, not zero"
 
 
 def test_optimizer_comparison_claims():

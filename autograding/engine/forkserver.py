@@ -41,6 +41,9 @@ DEFAULT_PRELOAD = (
     "matplotlib.pyplot",
     # course_utils.set_theme imports seaborn (and pandas): ~1.9 s per notebook otherwise.
     "seaborn",
+    # What 06_real_data imports from scikit-learn: 0.4-0.7 s per notebook otherwise.
+    "sklearn.datasets",
+    "sklearn.linear_model",
     "IPython",
     "ipykernel.kernelapp",
     "ipykernel.ipkernel",

@@ -7,6 +7,7 @@ differently from the reference), so the same run shows that the ungraded cells a
 from __future__ import annotations
 
 import functools
+import re
 from pathlib import Path
 
 import nbformat
@@ -23,6 +24,34 @@ F_LINEAR_ANSWER = ("import torch.nn.functional as F\n\n\n"
                    "def linreg(X, w, b):\n    return F.linear(X, w.T, b)\n")
 PROBE = """
 import json as _json
+import matplotlib.colors as _mcolors
+
+
+def _drawn(ax):
+    # Every labelled path line of a panel: points, whether all lie in the axes, its style.
+    (w_lo, w_hi), (b_lo, b_hi) = ax.get_xlim(), ax.get_ylim()
+    out = {}
+    for line in ax.lines:
+        label = line.get_label()
+        if label.startswith("_") or label == "least squares":
+            continue
+        xy = line.get_xydata()
+        inside = ((xy[:, 0] >= w_lo) & (xy[:, 0] <= w_hi) & (xy[:, 1] >= b_lo)
+                  & (xy[:, 1] <= b_hi))
+        out[label] = {"n": len(xy), "inside": inside.tolist(),
+                      "style": [_mcolors.to_hex(line.get_color()), line.get_linestyle(),
+                                str(line.get_marker())]}
+    return out
+
+
+def _log_ticks(ax):
+    low, high = ax.get_ylim()
+    ticks = [t for t in ax.get_yticks() if low <= t <= high]
+    return {"labels": [ax.yaxis.get_major_formatter()(t, i) for i, t in enumerate(ticks)],
+            "minor": [ax.yaxis.get_minor_formatter()(t, 0)
+                      for t in ax.yaxis.get_minorticklocs() if low <= t <= high]}
+
+
 _probe = {
     "nll_gaps": [max((minimize_nll(s)[0] - w_normal).abs().max().item(),
                      (minimize_nll(s)[1] - b_normal).abs().max().item()) for s in (0.01, 1.0)],
@@ -39,6 +68,19 @@ _probe = {
     "crawl": runs[0.0001][3][[0, 50, -1]].tolist(),
     "diverged": [bool(~np.isfinite(runs[0.001][2]).all())],
     "num_steps": num_steps,
+    "first_steps": first_steps,
+    "lr_style": {k: [_mcolors.to_hex(v[0]), v[1], v[2]] for k, v in LR_STYLE.items()},
+    "steps_panels": [_drawn(ax) for ax in fig_steps.axes],
+    "steps_titles": [ax.get_title() for ax in fig_steps.axes],
+    "long_panels": [_drawn(ax) for ax in fig_long.axes],
+    "long_ticks": [_log_ticks(ax) for ax in fig_long.axes[1:]],
+    "static_values": static_values,
+    "slider_panels": [_drawn(ax) for ax in fig_slider.axes if ax.get_visible()],
+    "slider_titles": [ax.get_title() for ax in fig_slider.axes if ax.get_visible()],
+    "slider_steps": slider_steps,
+    "slider_gone": [first_outside(gd_path(x_land, y_land, f / lam_max_raw, (1.0, 8.0),
+                                          slider_steps, halved=True), w_slider, b_slider)
+                    for f in static_values],
 }
 print(%r + _json.dumps(_probe))
 """
@@ -124,3 +166,93 @@ def test_section_8_stable_run_crawls_in_b_and_the_large_rate_diverges():
     assert abs(w50 - 2) < 0.2  # w is there within 50 steps
     assert b0 == 0 and 0 < b50 < b_end < 0.7  # b creeps towards 1 and is far from it at 500
     assert values["diverged"] == [True]
+
+
+def test_the_first_steps_figure_draws_every_step_inside_its_panel():
+    values = probed()
+    panels, titles = values["steps_panels"], values["steps_titles"]
+    assert len(panels) == 6, "two rows (raw, standardized) of three learning rates"
+    for index, (panel, title) in enumerate(zip(panels, titles)):
+        name = ["raw x", "standardized x"][index // 3]
+        k = values["first_steps"][name]
+        ((label, drawn),) = panel.items()  # one run per panel
+        assert drawn["n"] == k + 1 and all(drawn["inside"]), (title, drawn)
+        assert drawn["style"] == values["lr_style"][label], title
+        assert title.startswith(name) and f"steps 0-{k}" in title
+    # Few enough steps to follow: a marker at every one of at most a dozen iterates.
+    assert max(values["first_steps"].values()) <= 12
+
+
+def test_the_long_run_figure_keeps_one_style_per_learning_rate_and_clean_log_ticks():
+    values = probed()
+    path_panel, *loss_panels = values["long_panels"]
+    for panel in loss_panels:
+        assert set(panel) == {"below 1/lam_max (0.5/lam_max)", "oscillating (1.9/lam_max)"}
+        for label, drawn in panel.items():
+            assert drawn["style"] == values["lr_style"][label], label
+    for label, drawn in path_panel.items():
+        (full,) = [k for k in values["lr_style"] if k.split(" (")[0] == label.split(",")[0]]
+        assert drawn["style"] == values["lr_style"][full] and all(drawn["inside"]), label
+        assert drawn["n"] == values["num_steps"] // 2 + 1  # every second step of 200
+    styles = [tuple(v) for v in values["lr_style"].values()]
+    assert len(set(styles)) == len(styles)  # and they differ in colour, line and marker
+    assert len({s[1] for s in styles}) == len({s[2] for s in styles}) == len(styles)
+    for ticks in values["long_ticks"]:
+        assert not any(ticks["minor"]), f"minor tick labels clutter the log axis: {ticks}"
+        assert len([t for t in ticks["labels"] if t]) >= 2, ticks
+    raw = values["long_ticks"][0]["labels"]
+    assert "10" in raw and not any("times" in t or "^" in t for t in raw), raw
+
+
+def test_the_static_slider_panels_cover_each_kind_of_behaviour():
+    values = probed()
+    factors = values["static_values"]
+    assert len(factors) <= 4
+    # |1 - lr lam_max|: below 1 without crossing, crossing but converging, the boundary, beyond.
+    assert any(f < 1 for f in factors) and any(1 < f < 2 for f in factors)
+    assert 2.0 in factors and any(f > 2 for f in factors)
+    assert values["slider_titles"] == [f"lr * lam_max = {f:g}" for f in factors]
+    steps = values["slider_steps"]
+    for f, gone, panel in zip(factors, values["slider_gone"], values["slider_panels"]):
+        (drawn,) = panel.values()
+        if f <= 2:  # stable or on the boundary: every step drawn, inside the shared view
+            assert gone is None and drawn["n"] == steps + 1 and all(drawn["inside"]), f
+        else:  # diverging: drawn up to the step that leaves the view, and no further
+            assert gone is not None and drawn["n"] == gone + 1, f
+            assert all(drawn["inside"][:-1]) and not drawn["inside"][-1], f
+
+
+def test_every_statement_of_points_matches_the_nbgrader_metadata():
+    nb = nbformat.read(MASTER, as_version=4)
+    tests = [(i, c) for i, c in enumerate(nb.cells)
+             if c.metadata.get("nbgrader", {}).get("grade") and c.cell_type == "code"]
+    points = {c.metadata["nbgrader"]["grade_id"]: c.metadata["nbgrader"]["points"]
+              for _, c in tests}
+    exercise_points = {}
+    for i, cell in enumerate(nb.cells):
+        for number, stated in re.findall(r"### Exercise (\d+) \((\d+) points?\)", cell.source):
+            # the exercise's test is the first graded test cell after its heading
+            _, test = next((j, c) for j, c in tests if j > i)
+            assert points[test.metadata["nbgrader"]["grade_id"]] == int(stated), number
+            exercise_points[int(number)] = int(stated)
+    assert sorted(exercise_points) == list(range(1, 8))
+    title = " ".join(nb.cells[0].source.split())
+    claimed = re.search(r"Points follow the difficulty, (\d+) in all: 1 for the training run "
+                        r".*?, 2 for .*?\(Exercises ([\d\-, and]+)\), 3 for .*?"
+                        r"\(Exercises ([\d\-, and]+)\)", title)
+    assert claimed, "the title cell should say how the points are distributed"
+    assert int(claimed.group(1)) == sum(points.values())
+    assert points["test_trained_parameters"] == 1
+
+    def numbers(text):
+        out = set()
+        for part in re.split(r",| and ", text):
+            low, _, high = part.strip().partition("-")
+            out |= set(range(int(low), int(high or low) + 1))
+        return out
+
+    assert numbers(claimed.group(2)) == {n for n, p in exercise_points.items() if p == 2}
+    assert numbers(claimed.group(3)) == {n for n, p in exercise_points.items() if p == 3}
+    text = " ".join(" ".join(c.source.split()) for c in nb.cells if c.cell_type == "markdown")
+    for stated in re.findall(r"The test after the training cell \((\d+) points?\)", text):
+        assert int(stated) == points["test_trained_parameters"]

@@ -11,10 +11,13 @@ import torch  # noqa: E402
 
 from course_utils.landscape import (  # noqa: E402
     curvatures,
+    first_outside,
+    fit_view,
     gd_path,
     hessian,
     loss_grid,
     plot_landscape,
+    tidy_log_axis,
 )
 
 RNG = np.random.default_rng(0)
@@ -149,3 +152,74 @@ def test_plot_landscape_colors_and_no_legend_for_small_panels():
     (line,) = [ln for ln in ax.lines if ln.get_label() == "run"]
     assert matplotlib.colors.same_color(line.get_color(), "C3")
     assert not ax.xaxis._major_tick_kw.get("gridOn", False)  # contours replace the grid
+
+
+def test_fit_view_spans_the_points_with_a_margin():
+    path = np.array([[1.0, 8.0], [2.0, 8.05], [1.2, 7.9]])
+    w_values, b_values = fit_view(path, (1.5, 7.5), margin=0.1, num=50)
+    assert len(w_values) == len(b_values) == 50
+    assert w_values[0] == pytest.approx(1.0 - 0.1) and w_values[-1] == pytest.approx(2.0 + 0.1)
+    assert b_values[0] == pytest.approx(7.5 - 0.055) and b_values[-1] == pytest.approx(8.105)
+    w_values, b_values = fit_view((3.0, 3.0))  # one point: a view of width 1 + margins
+    assert w_values[0] < 3.0 < w_values[-1] and b_values[0] < 3.0 < b_values[-1]
+    with pytest.raises(ValueError):
+        fit_view(np.array([[0.0, np.inf]]))
+
+
+def test_first_outside_finds_the_step_that_leaves_the_view():
+    w_values, b_values = np.linspace(0, 1, 5), np.linspace(0, 1, 5)
+    assert first_outside([[0.5, 0.5], [1.0, 0.0]], w_values, b_values) is None  # edges count
+    assert first_outside([[0.5, 0.5], [0.9, 0.9], [1.5, 0.5], [0.5, 0.5]],
+                         w_values, b_values) == 2
+
+
+def _path_line(ax, label):
+    (line,) = [ln for ln in ax.lines if ln.get_label() == label]
+    return line
+
+
+def test_plot_landscape_few_steps_numbered_with_start_and_style():
+    fig, ax = plt.subplots()
+    path = gd_path(X_RAW, Y_RAW, 1.9 / curvatures(X_RAW)[1], (1.0, 8.0), 200)
+    w_values, b_values = fit_view(path[:11])
+    plot_landscape(ax, X_RAW, Y_RAW, {"run": path}, w_values=w_values, b_values=b_values,
+                   steps=10, numbers=4, mark_start=True, colors=["C3"], linestyles=[":"],
+                   markers=["^"], legend=False)
+    line = _path_line(ax, "run")
+    np.testing.assert_array_equal(line.get_xydata(), path[:11])  # start + 10 steps
+    assert line.get_linestyle() == ":" and line.get_marker() == "^"
+    assert line.get_markevery() == 1  # a marker at every drawn step
+    assert sorted(t.get_text() for t in ax.texts) == ["0", "1", "10", "2", "3"]
+    assert all(t.get_clip_on() for t in ax.texts)
+    # The start circle: an open marker at path[0].
+    assert any(ln.get_marker() == "o" and ln.get_mfc() == "none"
+               and np.allclose(ln.get_xydata(), [path[0]]) for ln in ax.lines)
+
+
+def test_plot_landscape_until_outside_and_step_colours():
+    fig, ax = plt.subplots()
+    path = gd_path(X_RAW, Y_RAW, 2.2 / curvatures(X_RAW)[1], (1.0, 8.0), 20)
+    w_values, b_values = fit_view(path[:5])
+    plot_landscape(ax, X_RAW, Y_RAW, {"run": path}, w_values=w_values, b_values=b_values,
+                   steps=20, until_outside=True, step_cmap="plasma", contour_color="0.7",
+                   legend=False)
+    gone = first_outside(path[:21], w_values, b_values)
+    assert gone is not None and gone <= 6
+    assert len(_path_line(ax, "run").get_xydata()) == gone + 1  # stops at the first exit
+    (dots,) = [c for c in ax.collections if len(c.get_offsets()) == gone + 1]
+    # Colours by absolute step: the last dot is step `gone` of 20, not the colormap's end.
+    assert dots.get_array().tolist() == list(range(gone + 1)) and dots.norm.vmax == 20
+
+
+def test_tidy_log_axis_drops_minor_labels():
+    fig, (narrow, wide) = plt.subplots(1, 2)
+    narrow.semilogy([0, 1], [1.5, 20])
+    wide.semilogy([0, 1], [1e-12, 1e3])
+    for ax in (narrow, wide):
+        tidy_log_axis(ax)
+        fig.canvas.draw()
+        assert not any(ax.yaxis.get_minor_formatter()(t, 0)
+                       for t in ax.yaxis.get_minorticklocs())
+    labels = [narrow.yaxis.get_major_formatter()(t, 0) for t in narrow.get_yticks()
+              if narrow.get_ylim()[0] <= t <= narrow.get_ylim()[1]]
+    assert labels == ["2", "5", "10", "20"]

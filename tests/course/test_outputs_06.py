@@ -53,6 +53,8 @@ _probe = {
     "grid_best": {k: int(np.argmin(v[1])) for k, v in curves.items()},
     "at_zero": at_zero, "rises": rises, "chosen_alpha": float(chosen_alpha),
     "paired": paired,
+    "w_ls": dict(zip(feature_names, np.asarray(w_ls, dtype=np.float64).tolist())),
+    "w_ridge": dict(zip(feature_names, np.asarray(w_ridge, dtype=np.float64).tolist())),
 }
 print(%r + _json.dumps(_probe))
 """
@@ -117,6 +119,23 @@ def test_the_collinear_direction_is_computed():
         # s1 against s2, s3 and s5 (the sign of an eigenvector is arbitrary: s1's is > 0).
         assert large["s1"] > 0 and all(large[k] < 0 for k in ("s2", "s3", "s5"))
         assert max(abs(x) for k, x in direction.items() if k not in large) < 0.1
+
+
+@pytest.mark.slow
+def test_ridge_changes_the_collinear_weights_most():
+    v = probed()
+    ls, ridge = v["w_ls"], v["w_ridge"]
+    change = {k: abs(ls[k] - ridge[k]) for k in ls}
+    assert sorted(change, key=change.get)[-4:] == ["s3", "s5", "s2", "s1"]
+    assert max(x for k, x in change.items() if k not in ("s1", "s2", "s3", "s5")) < 3
+    # s1 and s2 from about -40 and 27 to about -2 each, s5 halved, s3's sign flipped.
+    assert round(ls["s1"]) == -40 and round(ls["s2"]) == 27
+    assert round(ridge["s1"]) == round(ridge["s2"]) == -2
+    assert 0.4 < ridge["s5"] / ls["s5"] < 0.6 and ls["s3"] * ridge["s3"] < 0
+    # Least squares: s1's weight negative and the largest, s2's, s3's and s5's positive (the
+    # sign pattern of the collinear direction, where s1 opposes the other three).
+    assert max(ls, key=lambda k: abs(ls[k])) == "s1" and ls["s1"] < 0
+    assert all(ls[k] > 0 for k in ("s2", "s3", "s5"))
 
 
 @pytest.mark.slow

@@ -66,6 +66,10 @@ KEY_EXPRESSIONS = {
         "laplace_fit": "list(laplace_fit)", "mae_fit": "list(fits['MAE'])",
         "nll_costs": "[laplace_cost, gauss_cost]", "huber_constants": "huber_constants",
         "kink_slopes": "slopes", "kink_counts": "counted",
+        "huber_window": "[huber_window[0], huber_window[-1]]",
+        "quantile_window": "[quantile_window[0], quantile_window[-1]]",
+        "quantile_constants": "quantile_constants", "mae_last": "mae_last",
+        "toy_lr": "toy_lr", "fits": "fits",
     },
     "05_mse_gradients": {
         "loss_mean": "loss_mean", "loss_sum": "loss_sum",

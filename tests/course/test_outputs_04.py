@@ -5,11 +5,13 @@ session for both files.
 """
 
 import json
+import re
 from pathlib import Path
 
 import numpy as np
 import pytest
-from test_notebooks import MASTERS, probed
+import torch
+from test_notebooks import MASTERS, executed_master, probed
 
 pytestmark = pytest.mark.slow
 
@@ -69,3 +71,99 @@ def test_points_follow_difficulty_and_there_is_one_challenge():
     assert sum(points.values()) == 16
     text = "".join("".join(c["source"]) for c in cells if c["cell_type"] == "markdown")
     assert text.count("### Challenge (optional, not graded)") == 1
+
+
+# --- second review (issue 12): zoomed panels, the flat small delta, printed claims ----------
+
+def _printed(cell_id: str) -> str:
+    """What a cell of the executed master printed (its stdout)."""
+    nb, _ = executed_master(AID)
+    (cell,) = [c for c in nb.cells if c.get("id") == cell_id]
+    return "".join(o.text for o in cell.outputs if o.output_type == "stream" and o.name == "stdout")
+
+
+def test_huber_panels_zoom_on_the_window_where_the_constant_moves():
+    values = probed(AID)
+    sample = np.array(values["sample"])
+    constants = list(values["huber_constants"].values())
+    moving = [np.median(sample), sample.mean(), *constants]
+    lo, hi = values["huber_window"]
+    # Computed from the data: the moving span plus three quarters of it on each side.
+    margin = 0.75 * (max(moving) - min(moving))
+    assert lo == pytest.approx(min(moving) - margin, abs=1e-4)
+    assert hi == pytest.approx(max(moving) + margin, abs=1e-4)
+    assert lo < min(moving) and max(moving) < hi
+    # A real zoom: at most a fifth of the data's span (it was the whole span before).
+    assert hi - lo < 0.2 * (sample.max() - sample.min()), (lo, hi)
+    assert f"window shown: c from {lo:.2f} to {hi:.2f}" in _printed("nb04-delta")
+
+
+def test_quantile_panels_share_a_window_around_the_quantiles():
+    values = probed(AID)
+    sample = np.array(values["sample"])
+    constants = {float(g): c for g, c in values["quantile_constants"].items()}
+    lo, hi = values["quantile_window"]
+    assert sample.min() - 1e-6 <= lo <= min(constants.values())
+    assert max(constants.values()) <= hi <= sample.max() + 1e-6
+    assert hi - lo < 0.5 * (sample.max() - sample.min()), (lo, hi)
+    for gamma, c in constants.items():  # the printed share of the data below each constant
+        assert abs((sample < c).mean() - gamma) <= 0.02, (gamma, c)
+        assert f"gamma = {gamma:4}: best constant {c:6.3f}, " in _printed("nb04-gamma")
+
+
+def test_small_delta_looks_flat_because_its_slope_is_capped():
+    found = {float(d): float(v) for d, v in re.findall(
+        r"delta = +(\S+): loss at r = 10 is +(\S+)", _printed("nb04-015"))}
+    assert found == pytest.approx({0.1: 0.995, 1.0: 9.5, 10.0: 50.0}, abs=1e-3)
+    # On a common axis 0.1's curve stays below 2 % of the largest; divided by delta all three
+    # lie within a factor 2 of each other (one scale).
+    assert found[0.1] < 0.02 * found[10.0]
+    scaled = [v / d for d, v in found.items()]
+    assert max(scaled) < 2 * min(scaled), scaled
+    text = "".join("".join(c["source"]) for c in _cells() if c["id"] == "nb04-016")
+    assert "0.995" in text and "capped" in text
+
+
+def test_mae_with_a_fixed_rate_alternates_and_the_distances_are_printed():
+    values = probed(AID)
+    last = values["mae_last"]
+    assert last == pytest.approx([0.088, 0.012, 0.088, 0.012], abs=1e-3)
+    for a, b in zip(last, last[1:]):  # two neighbours make one step, lr * |gradient|
+        assert a + b == pytest.approx(2 * values["toy_lr"], abs=1e-5)
+    printed = _printed("nb04-040")
+    assert "0.088, 0.012, 0.088, 0.012" in printed and "add up to 0.100" in printed
+
+
+def test_robust_lines_stay_near_the_truth_and_mae_is_closest():
+    fits = probed(AID)["fits"]
+    ends = np.array([-3.0, 3.0])
+    gap = {name: np.abs(w * ends + b - (1.5 * ends + 0.5)).max() for name, (w, b) in fits.items()}
+    assert gap["MSE"] > 3
+    robust = [name for name in fits if name != "MSE"]
+    assert all(gap[name] < 0.5 for name in robust), gap
+    assert min(robust, key=gap.get) == "MAE", gap
+    for name in robust:  # Huber and Log-Cosh lean down toward the outliers at x = 3
+        w, b = fits[name]
+        assert w * 3 + b < 5, (name, w, b)
+    for name, value in gap.items():
+        assert f"{name:17s} w = " in _printed("nb04-045")
+        assert f"[-3, 3]: {value:.2f}" in _printed("nb04-045"), (name, value)
+
+
+def test_exercise_7_states_that_it_uses_exercises_4_and_6_and_its_test_says_so():
+    cells = {c["id"]: "".join(c["source"]) for c in _cells()}
+    text = cells["nb04-048"]
+    for needed in ("Exercise 4", "Exercise 6", "`quantile_loss`", "`fit_line`",
+                   "NotImplementedError", "no points"):
+        assert needed in text, needed
+    # Exercise 7 answered, fit_line not: the test names the missing exercises.
+    namespace = {"torch": torch}
+
+    def fit_line(x, y, loss, num_epochs=300, lr=0.1):
+        raise NotImplementedError()
+
+    namespace["fit_line"] = fit_line
+    namespace["quantile_loss"] = lambda y_hat, y, gamma: (y - y_hat).abs()
+    exec(cells["quantile_interval"], namespace)
+    with pytest.raises(AssertionError, match=r"Exercise 4.*Exercise 6"):
+        exec(cells["test_quantile_interval"], namespace)

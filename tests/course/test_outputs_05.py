@@ -27,7 +27,24 @@ _probe = {
     "growth": float(losses_big[-1] / losses_big[-3]),
     "M": [[str(v) for v in row] for row in M],
     "w1": [str(v) for v in w1], "b1": str(b1),
+    "small_minor_labels": [ax_small.yaxis.get_minor_formatter()(t, 0)
+                           for t in ax_small.yaxis.get_minorticklocs()],
 }
+from matplotlib.backends.backend_agg import FigureCanvasAgg as _Canvas
+from matplotlib.text import Text as _Text
+
+_canvas = _Canvas(fig_epoch)  # the shown figure was closed: draw it again, as it was shown
+_canvas.draw()
+_renderer = _canvas.get_renderer()
+_probe["epoch_panels"] = [{
+    "axes": list(ax.get_window_extent(_renderer).extents),
+    # Text.get_window_extent: the name's own box (an Annotation's would include its arrow)
+    "labels": {t.get_text(): list(_Text.get_window_extent(t, _renderer).extents)
+               for t in ax.texts},
+    "legend": list(ax.get_legend().get_window_extent(_renderer).extents),
+    "legend_texts": [t.get_text() for t in ax.get_legend().get_texts()],
+    "points": ax.transData.transform(path_st[:len(ax.texts)]).tolist(),
+} for ax in fig_epoch.axes]
 print(%r + _json.dumps(_probe))
 """
 
@@ -98,3 +115,36 @@ def test_the_challenge_s_growth_factor_matches_the_losses():
     values = probed()
     assert values["rho"] ** 2 == pytest.approx(values["growth"], rel=0.05)
     assert all("/" in v or v.lstrip("-").isdigit() for row in values["M"] for v in row)
+
+
+def _overlap(a, b, pad=0.0):
+    """Whether two boxes (x0, y0, x1, y1) in pixels overlap (after growing `a` by pad)."""
+    return a[0] - pad < b[2] and b[0] < a[2] + pad and a[1] - pad < b[3] and b[1] < a[3] + pad
+
+
+@pytest.mark.slow
+def test_the_epoch_figure_labels_are_readable():
+    panels = probed()["epoch_panels"]
+    assert [sorted(p["labels"]) for p in panels] == [["θ0", "θ1"], ["θ0", "θ1", "θ2"]]
+    marker_radius = 6  # pixels: markers of size 8 points at 100 dpi
+    for panel in panels:
+        boxes = list(panel["labels"].items())
+        for i, (name, box) in enumerate(boxes):
+            assert _overlap(box, panel["axes"]) and box[0] >= panel["axes"][0] - 1, name
+            assert box[2] <= panel["axes"][2] + 1 and box[1] >= panel["axes"][1] - 1, name
+            assert not _overlap(box, panel["legend"]), f"{name} is hidden by the legend"
+            for other, other_box in boxes[i + 1:]:
+                assert not _overlap(box, other_box), f"{name} and {other} overlap"
+            for x, y in panel["points"]:
+                point = (x - marker_radius, y - marker_radius, x + marker_radius,
+                         y + marker_radius)
+                assert not _overlap(box, point), f"{name} covers a marker"
+        # Every point is named in the legend too, with what it is.
+        assert [t for t in panel["legend_texts"] if t.startswith("θ")] == [
+            ["θ0 (start)", "θ1 (after step 1)", "θ2 (after step 2)"][k]
+            for k in range(len(boxes))]
+
+
+@pytest.mark.slow
+def test_the_converging_run_s_log_axis_has_no_minor_labels():
+    assert not any(probed()["small_minor_labels"])

@@ -158,9 +158,8 @@ def plot_landscape(ax, x, y, paths, *, w_values, b_values, reduction="mean", hal
     run then leaves the picture once, instead of crossing it again and again);
     `step_cmap` (a colormap name) colours each iterate's marker by its step number, from the
     colormap's first colour at the start to its last at the path's last step (also when
-    `until_outside` cut it short); `contour_color` draws all
-    contours in one colour (e.g. "0.7" when the path's markers carry the colours).
-    Returns `ax`.
+    `until_outside` cut it short); `contour_color` draws all contours in one colour (e.g.
+    "0.7" when the path's markers carry the colours). Returns `ax`.
     """
     x_, y_ = _as_column_data(x, y)
     w_values, b_values = np.asarray(w_values), np.asarray(b_values)

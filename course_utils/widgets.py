@@ -1,6 +1,7 @@
 """Interactive figures: a slider over one parameter, or static small multiples when nobody watches.
 
-    explore(draw, name, values, *, value=None, ncols=3, panel_size=(3.2, 2.6), title=None)
+    explore(draw, name, values, *, value=None, ncols=3, panel_size=(3.2, 2.6), title=None,
+            static_values=None)
 
 `draw(ax, v)` draws one panel onto a matplotlib Axes for the parameter value `v`.
 
@@ -9,8 +10,9 @@
   slider clears the axes and calls `draw` again. The box (slider + image) is displayed at
   once and returned.
 - Otherwise (a plain script, `jupyter nbconvert --execute` with COURSE_UTILS_QUIET=1,
-  nbgrader, no ipywidgets): one static figure of small multiples, one panel per value,
-  titled "name = v", left open for Jupyter's inline backend (or `plt.show()`) to show.
+  nbgrader, no ipywidgets): one static figure of small multiples, one panel per value of
+  `static_values` (default: `values`; a slider's fine grid is too many panels), titled
+  "name = v", left open for Jupyter's inline backend (or `plt.show()`) to show.
   Returns the figure. While grading the figure is closed before anything renders it.
 
 Either way explore shows its result itself: end the call with `;` (or assign the result)
@@ -27,10 +29,12 @@ from .quiet import interactive, is_grading
 __all__ = ["explore"]
 
 
-def explore(draw, name, values, *, value=None, ncols=3, panel_size=(3.2, 2.6), title=None):
+def explore(draw, name, values, *, value=None, ncols=3, panel_size=(3.2, 2.6), title=None,
+            static_values=None):
     """Show `draw(ax, v)` for each v in `values`: a slider when someone watches, else panels."""
     values = list(values)
-    if not values:
+    static_values = values if static_values is None else list(static_values)
+    if not values or not static_values:
         raise ValueError("explore needs at least one value")
     if value is None:
         value = values[0]
@@ -39,7 +43,7 @@ def explore(draw, name, values, *, value=None, ncols=3, panel_size=(3.2, 2.6), t
     widgets = _widgets_module()
     if widgets is not None:
         return _interactive(widgets, draw, name, values, value, panel_size, title)
-    return _static(draw, name, values, ncols, panel_size, title)
+    return _static(draw, name, static_values, ncols, panel_size, title)
 
 
 def _label(name, v):

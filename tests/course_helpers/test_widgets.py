@@ -85,6 +85,18 @@ def test_interactive_displays_the_box_in_a_kernel(monkeypatch):
     assert shown == [box]
 
 
+def test_static_values_are_the_panels_and_the_slider_keeps_the_fine_grid(monkeypatch):
+    fine = [round(0.1 * k, 1) for k in range(1, 24)]
+    draw, calls = _recorder()
+    fig = explore(draw, "lr", fine, value=1.9, static_values=[0.5, 2.2])
+    assert calls == [0.5, 2.2] and len(fig.axes) == 2  # two panels, not 23
+    pytest.importorskip("ipywidgets")
+    _watched(monkeypatch)
+    draw, calls = _recorder()
+    box = explore(draw, "lr", fine, value=1.9, static_values=[0.5, 2.2])
+    assert calls == [1.9] and len(box.slider.options) == 23
+
+
 def test_interactive_starts_at_the_first_value_by_default(monkeypatch):
     pytest.importorskip("ipywidgets")
     _watched(monkeypatch)
@@ -107,6 +119,8 @@ def test_value_must_be_one_of_the_values():
         explore(lambda ax, v: None, "k", [1, 2], value=3)
     with pytest.raises(ValueError):
         explore(lambda ax, v: None, "k", [])
+    with pytest.raises(ValueError):
+        explore(lambda ax, v: None, "k", [1, 2], static_values=[])
 
 
 def test_no_stderr_and_ipywidgets_not_imported_when_static():

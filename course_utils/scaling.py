@@ -7,5 +7,5 @@ def standardize_splits(X_train, *others):
     Returns a tuple: the standardized X_train first, then each of `others` in order.
     """
     mean = X_train.mean(dim=0)
-    std = X_train.std(dim=0, unbiased=False)
+    std = X_train.std(dim=0, correction=0)
     return tuple((X - mean) / std for X in (X_train, *others))

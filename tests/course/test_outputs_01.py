@@ -5,10 +5,11 @@ session for both files.
 """
 
 import json
+import re
 from pathlib import Path
 
 import pytest
-from test_notebooks import MASTERS, probed
+from test_notebooks import MASTERS, executed_master, probed
 
 pytestmark = pytest.mark.slow
 
@@ -45,3 +46,37 @@ def test_points_follow_difficulty_and_there_is_one_challenge():
     assert sum(points.values()) == 14
     text = "".join("".join(c["source"]) for c in cells if c["cell_type"] == "markdown")
     assert text.count("### Challenge (optional, not graded)") == 1
+
+
+def printed(aid: str) -> str:
+    """Everything the executed master printed, in order."""
+    nb, _ = executed_master(aid)
+    return "".join(o.get("text", "") for c in nb.cells for o in c.get("outputs", [])
+                   if o.get("output_type") == "stream")
+
+
+def test_the_near_circles_come_from_a_variance_close_to_1():
+    line = re.search(r"x: mean (\S+), variance (\S+); Hessian eigenvalues (\S+) and (\S+): .*"
+                     r"= (\S+)", printed(AID))
+    assert line, "the variance and the Hessian's eigenvalues are printed"
+    mean, variance, low, high, ratio = (float(g) for g in line.groups())
+    assert abs(mean) < 0.1 and abs(variance - 1) < 0.1
+    assert low == pytest.approx(2, abs=0.2) and high == pytest.approx(2, abs=0.2)
+    assert 1 <= ratio < 1.1, "the ellipses' axes differ by less than 10 %: nearly circles"
+    text = next("".join(c["source"]) for c in json.loads(
+        Path(MASTERS[AID]).read_text(encoding="utf-8"))["cells"]
+        if "".join(c["source"]).startswith("The lowest grid point"))
+    assert "almost like circles" in text and "variance about 1" in text
+
+
+def test_the_fixed_overhead_is_printed_not_typed():
+    out = printed(AID)
+    overhead = re.search(r"vectorized add at n = 100: (\S+) us per call", out)
+    per_element = re.search(r"loop cost per element: (\S+) to (\S+) us", out)
+    assert overhead and per_element
+    # The text: the overhead is less than the loop spends on a single element.
+    assert float(overhead.group(1)) < float(per_element.group(1))
+    text = next("".join(c["source"]) for c in json.loads(
+        Path(MASTERS[AID]).read_text(encoding="utf-8"))["cells"]
+        if "".join(c["source"]).startswith("How to read the plot"))
+    assert "a few microseconds (one call" not in text and "last line of the" in text

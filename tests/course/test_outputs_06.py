@@ -17,6 +17,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
+import torch
 from nbformat.v4 import new_code_cell
 from test_notebooks import probe_output, run_notebook
 
@@ -55,6 +56,16 @@ _probe = {
     "paired": paired,
     "w_ls": dict(zip(feature_names, np.asarray(w_ls, dtype=np.float64).tolist())),
     "w_ridge": dict(zip(feature_names, np.asarray(w_ridge, dtype=np.float64).tolist())),
+    "steps_taken": steps_taken, "steps_per_e_fold": steps_per_e_fold,
+    "steepest_e_fold": 1 / (minibatch_lr * eigenvalues[-1].item()),
+    "late_gaps": [min(late_gaps), max(late_gaps)],
+    "train_column_mean": features32.mean(dim=0).abs().max().item(),
+    "val_10": [float(val_10[0]), float(val_10[at_ten]), float(alphas[at_ten])],
+    "val_64_around": [float(val_64[best_64 + k]) for k in (-1, 0, 1)],
+    "inset_ylim": list(inset.get_ylim()),
+    "panel_labels": [axes[k].get_legend_handles_labels()[1] for k in (0, 1)],
+    "panel_styles": [[(line.get_linestyle(), line.get_marker(), str(line.get_color()))
+                      for line in axes[k].get_lines()] for k in (0, 1)],
 }
 print(%r + _json.dumps(_probe))
 """
@@ -132,6 +143,10 @@ def test_ridge_changes_the_collinear_weights_most():
     assert round(ls["s1"]) == -40 and round(ls["s2"]) == 27
     assert round(ridge["s1"]) == round(ridge["s2"]) == -2
     assert 0.4 < ridge["s5"] / ls["s5"] < 0.6 and ls["s3"] * ridge["s3"] < 0
+    # The text's exact (printed, one decimal) numbers: s2 and s3 both change sign.
+    printed = {k: (round(ls[k], 1), round(ridge[k], 1)) for k in ("s1", "s2", "s3", "s5")}
+    assert printed == {"s1": (-39.7, -2.3), "s2": (27.0, -2.3), "s3": (5.9, -9.1),
+                       "s5": (34.8, 17.3)}, printed
     # Least squares: s1's weight negative and the largest, s2's, s3's and s5's positive (the
     # sign pattern of the collinear direction, where s1 opposes the other three).
     assert max(ls, key=lambda k: abs(ls[k])) == "s1" and ls["s1"] < 0
@@ -218,3 +233,124 @@ def test_runs_in_a_few_seconds():
     # The kernel's start and imports (torch, seaborn, scikit-learn) included; measured at
     # 6-11 s on a loaded 2-core machine.
     assert probed()["seconds"] < 60
+
+
+@pytest.mark.slow
+def test_the_flat_direction_needs_more_steps_than_were_taken():
+    v = probed()
+    # 1 / (lr lambda_min) steps per factor e: about 1100, against 20 epochs x 9 batches = 180.
+    assert v["steps_taken"] == 180 and round(v["steps_per_e_fold"]) == 1107
+    assert v["steps_per_e_fold"] > 5 * v["steps_taken"] and v["steepest_e_fold"] < 5
+    # "between tens and a few hundred" above the optimum after the first epochs.
+    low, high = v["late_gaps"]
+    assert 10 <= low < 100 < high < 1000
+
+
+@pytest.mark.slow
+def test_the_decayed_bias_factor_is_exact_because_the_features_are_centred():
+    assert probed()["train_column_mean"] < 1e-6
+
+
+@pytest.mark.slow
+def test_the_validation_figure_shows_what_the_text_says():
+    v = probed()
+    first, at_ten, alpha_ten = v["val_10"]
+    assert alpha_ten == pytest.approx(10) and 15 < at_ten - first < 30, "about 20 up to 10"
+    low, high = v["inset_ylim"]
+    assert low <= first and at_ten <= high and high - low < 60, "the inset shows the slow rise"
+    before, best, after = v["val_64_around"]
+    assert before > best < after
+    for labels, styles in zip(v["panel_labels"], v["panel_styles"]):
+        assert labels[0] == "training" and labels[1] == "validation"
+        assert labels[2].startswith("lowest validation MSE, alpha = ")
+        (train, val, star) = styles
+        assert train[0] != val[0] and train[1] != val[1], "training and validation differ in style"
+        assert star[1] == "*" and star[2] == val[2], "the star has its model's colour"
+    assert v["panel_labels"][0][2].endswith("0.01") and v["panel_labels"][1][2].endswith("56.2")
+
+
+def test_the_heat_map_hides_the_grid_and_06_uses_correction_0():
+    source = "\n".join(c.source for c in master().cells)
+    assert "ax.grid(False)" in source
+    assert "unbiased" not in source
+    scaling = Path(MASTER).parents[3] / "course_utils" / "scaling.py"
+    assert "correction=0" in scaling.read_text() and "unbiased" not in scaling.read_text()
+
+
+# --- the visible tests alone reject wrong answers the hidden ones would catch -------------
+
+def _visible(grade_id: str) -> str:
+    (cell,) = [c for c in master().cells
+               if c.metadata.get("nbgrader", {}).get("grade_id") == grade_id]
+    return cell.source.split("### BEGIN HIDDEN TESTS")[0]
+
+
+def _passes(grade_id: str, **answers) -> bool:
+    try:
+        exec(_visible(grade_id), dict(answers))
+    except (AssertionError, RuntimeError, TypeError, IndexError, AttributeError):
+        return False
+    return True
+
+
+def _split(convert=None):
+    def split(X, y, fractions=(0.6, 0.2, 0.2), seed=0):
+        if convert is not None:
+            X, y = X.to(convert), y.to(convert)
+        n = len(X)
+        order = torch.randperm(n, generator=torch.Generator().manual_seed(seed))
+        a, b = int(fractions[0] * n), int(fractions[1] * n)
+        return tuple((X[i], y[i]) for i in (order[:a], order[a:a + b], order[a + b:]))
+    return split
+
+
+def _standardize_torch(X_train, *others):
+    mean, std = X_train.mean(dim=0), X_train.std(dim=0, correction=0)
+    return tuple((X - mean) / std for X in (X_train, *others))
+
+
+def _standardize_scaler(X_train, *others):
+    from sklearn.preprocessing import StandardScaler
+    scaler = StandardScaler().fit(X_train)
+    return tuple(scaler.transform(X) for X in (X_train, *others))
+
+
+def _standardize_scaler_tensors(X_train, *others):
+    return tuple(torch.as_tensor(Z, dtype=X_train.dtype)
+                 for Z in _standardize_scaler(X_train, *others))
+
+
+def _ls(X, y):
+    A = torch.cat([X, torch.ones(len(X), 1, dtype=X.dtype)], dim=1)
+    theta = torch.linalg.lstsq(A, y.reshape(-1, 1)).solution.reshape(-1)
+    return theta[:-1], theta[-1]
+
+
+def _ls_442(X, y):
+    A = torch.cat([X, torch.ones(442, 1, dtype=X.dtype)], dim=1)
+    theta = torch.linalg.lstsq(A, y.reshape(-1, 1)).solution.reshape(-1)
+    return theta[:-1], theta[-1]
+
+
+def _ridge(d=None):
+    def ridge(X, y, alpha):
+        y = y.reshape(-1)
+        Xc, yc = X - X.mean(dim=0), y - y.mean()
+        eye = torch.eye(X.shape[1] if d is None else d, dtype=X.dtype)
+        w = torch.linalg.solve(Xc.T @ Xc + alpha * eye, Xc.T @ yc)
+        return w, y.mean() - X.mean(dim=0) @ w
+    return ridge
+
+
+def test_visible_tests_reject_answers_the_hidden_tests_would():
+    assert _passes("test_train_val_test_split", train_val_test_split=_split())
+    assert not _passes("test_train_val_test_split", train_val_test_split=_split(torch.float64))
+    assert _passes("test_standardize", standardize_splits=_standardize_torch)
+    assert _passes("test_standardize", standardize_splits=_standardize_scaler_tensors)
+    assert not _passes("test_standardize", standardize_splits=_standardize_scaler)
+    assert not _passes("test_standardize", standardize_splits=lambda *a: tuple(
+        Z.float() for Z in _standardize_torch(*a)))
+    assert _passes("test_fit_least_squares", fit_least_squares=_ls)
+    assert not _passes("test_fit_least_squares", fit_least_squares=_ls_442)
+    assert _passes("test_ridge_closed_form", ridge_closed_form=_ridge())
+    assert not _passes("test_ridge_closed_form", ridge_closed_form=_ridge(10))

@@ -58,6 +58,10 @@ def lint_problems(path: Path, *, master: bool) -> list[str]:
     for index, cell in enumerate(nb.cells):
         where = f"cell {index}"
         if cell.cell_type == "code":
+            lines = cell.source.splitlines()
+            long_lines = [n for n, line in enumerate(lines, 1) if len(line) > 100]
+            if master and long_lines:  # the course's style; ruff skips E501 in notebooks
+                problems.append(f"{where}: lines {long_lines} are longer than 100 characters")
             if cell.get("outputs"):
                 problems.append(f"{where} stores outputs (clear them before committing)")
             if cell.get("execution_count") is not None:

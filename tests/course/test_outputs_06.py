@@ -63,6 +63,7 @@ _probe = {
     "val_10": [float(val_10[0]), float(val_10[at_ten]), float(alphas[at_ten])],
     "val_64_around": [float(val_64[best_64 + k]) for k in (-1, 0, 1)],
     "inset_ylim": list(inset.get_ylim()),
+    "flat_components": flat_components, "rest_lengths": rest_lengths,
     "panel_labels": [axes[k].get_legend_handles_labels()[1] for k in (0, 1)],
     "panel_styles": [[(line.get_linestyle(), line.get_marker(), str(line.get_color()))
                       for line in axes[k].get_lines()] for k in (0, 1)],
@@ -147,6 +148,10 @@ def test_ridge_changes_the_collinear_weights_most():
     printed = {k: (round(ls[k], 1), round(ridge[k], 1)) for k in ("s1", "s2", "s3", "s5")}
     assert printed == {"s1": (-39.7, -2.3), "s2": (27.0, -2.3), "s3": (5.9, -9.1),
                        "s5": (34.8, 17.3)}, printed
+    # Ridge shrinks the component along the flattest direction first: -55.3 to -2.5, while the
+    # rest's length only goes from 39.5 to 34.5.
+    assert [round(x, 1) for x in v["flat_components"]] == [-55.3, -2.5]
+    assert [round(x, 1) for x in v["rest_lengths"]] == [39.5, 34.5]
     # Least squares: s1's weight negative and the largest, s2's, s3's and s5's positive (the
     # sign pattern of the collinear direction, where s1 opposes the other three).
     assert max(ls, key=lambda k: abs(ls[k])) == "s1" and ls["s1"] < 0

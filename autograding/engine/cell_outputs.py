@@ -107,8 +107,10 @@ class CellOutputs:
             self._note_truncated(self.over_note)  # after the text it cuts
             return
         else:
-            self._note_truncated(self.over_note if room else
-                                 f"this cell produced more than {self.max_outputs} outputs")
+            if room:
+                self._note_truncated(self.over_note)
+            else:
+                self.note_too_many()
             extend = None
             # Keep what grading depends on: errors, stderr and results, shortened.
             if out.output_type == "error":
@@ -134,6 +136,10 @@ class CellOutputs:
         if display_id:
             self.display_ids.setdefault(display_id, []).append(len(self.cell.outputs))
         self.cell.outputs.append(out)
+
+    def note_too_many(self) -> None:
+        """Say that the cell made more outputs than are kept (the kernel's reply told us)."""
+        self._note_truncated(f"this cell produced more than {self.max_outputs} outputs")
 
     def _note_truncated(self, why: str) -> None:
         if not self.truncated:

@@ -97,3 +97,13 @@ class GradingKernel(IPythonKernel):
     """IPython's kernel with GradingShell (its `shell_class` is not configurable)."""
 
     shell_class = GradingShell
+
+    async def do_execute(self, *args, **kwargs):
+        """IPython's execute; its reply also says when displays overflowed the grader's cap.
+        The reply always arrives, while the displays that showed the overflow may be dropped
+        by ZeroMQ on a busy machine (the grader would then not say that it cut the cell)."""
+        reply = await super().do_execute(*args, **kwargs)
+        publisher = self.shell.display_pub
+        if getattr(publisher, "_shown", 0) > getattr(publisher, "max_outputs", 1 << 62):
+            reply["display_overflow"] = True
+        return reply

@@ -238,6 +238,8 @@ class NotebookRun:
                         if reply.get("execution_count"):
                             cell.execution_count = reply["execution_count"]
         self._error_from_reply(reply, outputs)
+        if reply.get("display_overflow"):
+            outputs.note_too_many()
         if token is not None and reply.get("status") == "ok":
             self._check_test_ran(reply, token, outputs, index)
             self.patches.read(reply.get("user_expressions"), check)

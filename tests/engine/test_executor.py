@@ -245,6 +245,18 @@ def test_error_whose_output_was_lost_still_fails_the_cell(monkeypatch):
     assert outs[1][0]["text"] == "next\n"
 
 
+def test_display_flood_is_noted_even_when_its_displays_were_lost(monkeypatch):
+    """The reply says the kernel stopped sending displays: the feedback says the cell was
+    cut although the displays that showed it never reached the grader (a busy machine)."""
+    stall_the_grader(monkeypatch, after=0, seconds=0, drop="display_data")
+    result = execute_notebook(notebook("for i in range(1500):\n    display(i)",
+                                       "display('one')"))
+    outs = code_outputs(result)
+    assert [o["text"] for o in outs[0]] == [
+        "\n[output truncated: this cell produced more than 1000 outputs]\n"]
+    assert outs[1] == []  # a cell under the cap gets no note (its display was dropped too)
+
+
 def test_consecutive_prints_are_one_output_per_stream():
     result = execute_notebook(notebook(
         "import sys, time\nfor i in range(3):\n    print(i)\n    time.sleep(0.3)\n"

@@ -2,7 +2,8 @@
 
 The master runs once (with an appended probe cell, as a student would run it, not grading);
 each test checks one claim the prose makes about the printed numbers: hook registries are
-ordered dictionaries, adaptive optimizers' first steps (Adam lr, RMSprop lr / sqrt(1 - alpha)),
+ordered dictionaries (the parameter and module registries plain ones), adaptive optimizers'
+first steps (Adam lr, RMSprop lr / sqrt(1 - alpha)),
 the loss-surface paths for 'sum' and 'mean' (and the steps each needs, which the figure's boxes
 give), the measured toy distances on their predicted slopes, the per-optimizer learning-rate
 grid with ASGD on SGD's curve, and weight decay on the overfitting demonstration.
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import functools
 import math
+import re
 
 import nbformat
 import pytest
@@ -54,6 +56,13 @@ _probe = {
     "chosen": chosen,
     "lowest_test_without": test_curve[best],
     "true_test_mse": true_test_mse,
+    "module_dicts": {name: type(getattr(LinearRegression(2, 1), name)).__name__
+                     for name in ("_parameters", "_modules", "_forward_hooks")},
+    "dot_spacing": {f"{r} {lr}": v for (r, lr), v in dot_spacing.items()},
+    "dots": dots,
+    "mean_range": [float(runs["mean"][-1].min()), float(runs["mean"][-1].max())],
+    "plain_100": float(plain_predictions[100]),
+    "plain_catch_up": plain_catch_up,
 }
 print(%r + _json.dumps(_probe))
 """
@@ -77,6 +86,8 @@ def probed() -> dict:
 def test_hooks_live_in_an_ordered_dict():
     v = probed()
     assert v["registry_type"] == "OrderedDict"
+    assert v["module_dicts"] == {"_parameters": "dict", "_modules": "dict",
+                                 "_forward_hooks": "OrderedDict"}, v["module_dicts"]
     assert v["registry_after"] == 0 and v["hook_calls"] == 1
 
 
@@ -198,3 +209,54 @@ def test_weight_decay_claims():
     assert chosen["test"] <= 1.01 * chosen["test_min"], "with decay the test loss does not climb"
     assert abs(v["true_test_mse"] - 1) < 0.15, v["true_test_mse"]
     assert chosen["test"] > 1.5 * v["true_test_mse"], "well above the true weights' test loss"
+
+
+def test_loss_surface_dots_and_the_start_outside_nn_linear_range():
+    """The legend says how far apart the dots are; the 'mean' lr = 0.01 run ends further from 8
+    than any random start of the earlier figure, its start b = 3.5 being outside [-1, 1]."""
+    v = probed()
+    spacing, ends = v["dot_spacing"], v["landscape_ends"]
+    for key, every in spacing.items():
+        steps = ends[key][0]
+        assert every == max(1, (steps + 1) // 30), (key, every)  # plot_landscape's rule
+    assert spacing["sum 0.065"] == 1 and spacing["sum 0.01"] == 33
+    assert v["dots"] == "a dot every 33 steps, every step where it diverges", v["dots"]
+    _, w, b = ends["mean 0.01"]
+    low, high = v["mean_range"]
+    assert 4 * w + b < low < 8 < high, (4 * w + b, low, high)
+
+
+def test_plain_sgd_needs_several_hundred_steps_where_momentum_needs_100():
+    v = probed()
+    assert v["plain_100"] < 7.8, "plain SGD is still far from 8 after 100 steps"
+    assert 200 < v["plain_catch_up"] < 1000, v["plain_catch_up"]
+
+
+def test_the_points_sentence_matches_the_nbgrader_metadata():
+    nb = nbformat.read(MASTER, as_version=4)
+    tests = [(i, c) for i, c in enumerate(nb.cells)
+             if c.metadata.get("nbgrader", {}).get("grade") and c.cell_type == "code"]
+    points = {c.metadata["nbgrader"]["grade_id"]: c.metadata["nbgrader"]["points"]
+              for _, c in tests}
+    exercise_points = {}
+    for i, cell in enumerate(nb.cells):
+        for number, stated in re.findall(r"### Exercise (\d+) \((\d+) points?\)", cell.source):
+            # the exercise's test is the first graded test cell after its heading
+            _, test = next((j, c) for j, c in tests if j > i)
+            assert points[test.metadata["nbgrader"]["grade_id"]] == int(stated), number
+            exercise_points[int(number)] = int(stated)
+    assert sorted(exercise_points) == list(range(1, 7))
+    title = " ".join(nb.cells[0].source.split())
+    claimed = re.search(r"Points follow the work, (\d+) in all: "
+                        r"1 for .*?\(Exercises? ([\d, and]+)\),"
+                        r" 2 for .*?\(Exercises? ([\d, and]+)\), 3 for .*?"
+                        r"\(Exercises? ([\d, and]+)\)", title)
+    assert claimed, "the title cell should say how the points are distributed"
+    assert int(claimed.group(1)) == sum(points.values()) == sum(exercise_points.values())
+
+    def numbers(text):
+        return {int(n) for n in re.findall(r"\d+", text)}
+
+    for group, worth in ((2, 1), (3, 2), (4, 3)):
+        assert numbers(claimed.group(group)) == {n for n, p in exercise_points.items()
+                                                 if p == worth}, (worth, claimed.group(group))

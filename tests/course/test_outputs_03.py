@@ -63,6 +63,7 @@ _probe = {
     "mean_range": [float(runs["mean"][-1].min()), float(runs["mean"][-1].max())],
     "plain_100": float(plain_predictions[100]),
     "plain_catch_up": plain_catch_up,
+    "beyond": beyond,
 }
 print(%r + _json.dumps(_probe))
 """
@@ -180,6 +181,12 @@ def test_optimizer_comparison_claims():
     slowest = sorted(best, key=reached)[-2:]
     assert set(slowest) == {"Adam", "Adamax"}, {name: reached(name) for name in best}
     assert best["Adam"] == best["Adamax"] == max(grid)
+    # Six rows have their best at an edge of the grid; one more value beyond it is worse in each.
+    at_edge = {name for name, lr in best.items() if lr in (min(grid), max(grid))}
+    assert len(at_edge) == 6 and set(v["beyond"]) == at_edge, (at_edge, v["beyond"])
+    for name, (lr, value) in v["beyond"].items():
+        assert lr == (0.01 if best[name] == min(grid) else 3.0), (name, lr)
+        assert value > final[name], (name, lr, value, final[name])
     assert best["SGD, momentum 0.9"] < best["SGD"]
     assert final["SGD, momentum 0.9"] > final["SGD"]
     assert runs["ASGD"][str(best["ASGD"])] == pytest.approx(runs["SGD"][str(best["SGD"])],

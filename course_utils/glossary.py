@@ -8,9 +8,10 @@ Rules the notebooks follow (tests/course/test_glossary.py applies them to every 
    "statistical bias" or "bias correction", never after "bias" or anywhere else.
 3. The first use of a key term (the spec's list, `KEY_TERMS`) in a notebook's prose gives
    its Chinese in parentheses; headings, code spans and formulas are not uses. A use inside
-   a longer glossary term counts when that term's Chinese contains it ("weight decay
-   (权重衰减)" introduces weight), and is skipped otherwise ("bias correction (偏差修正)"
-   does not introduce bias).
+   a longer glossary term is a use of the key term when the longer term's Chinese contains
+   the key term's ("weight decay (权重衰减)" introduces weight; "stochastic gradient descent"
+   with no parenthesis is a first use of gradient descent without its Chinese 梯度下降), and
+   is skipped otherwise ("bias correction (偏差修正)" does not introduce bias (偏置)).
 
 Run `python -m course_utils.glossary NOTEBOOK.ipynb ...` to list the problems.
 """
@@ -165,12 +166,14 @@ def first_use_problems(markdown_cells):
                     continue
                 if other != term and not pattern.search(text[start:end]):
                     continue  # `other` is not used here
-                if GLOSSARY[other] in inside:
-                    introduced.add(other)
-                elif other == term:
-                    introduced.add(other)
-                    problems.append((index, start, f"first use of {term!r} ({text[start:end]!r})"
-                                                   f" needs ({GLOSSARY[term]}) after it"))
+                if other != term and GLOSSARY[other] not in GLOSSARY[term]:
+                    continue  # another concept: "bias correction" (偏差修正) is no bias (偏置)
+                introduced.add(other)
+                if GLOSSARY[other] not in inside:
+                    used = "" if other == term else f" inside {term!r}"
+                    problems.append((index, start, f"first use of {other!r}{used} "
+                                                   f"({text[start:end]!r}) needs "
+                                                   f"({GLOSSARY[other]}) after it"))
     return problems
 
 

@@ -75,3 +75,17 @@ def test_first_use_needs_the_chinese():
     assert not first("**mini-batch stochastic gradient descent** (小批量随机梯度下降), "
                      "then gradient descent")
     assert not first("the residuals have no Chinese here")  # only the spec's terms
+
+
+def test_a_key_term_inside_a_longer_term_is_a_use_of_it():
+    def first(*cells):
+        return [message for _, _, message in first_use_problems(list(cells))]
+
+    # 随机梯度下降 contains 梯度下降: stochastic gradient descent uses gradient descent.
+    (message,) = first("one step of stochastic gradient descent", "gradient descent (梯度下降)")
+    assert "'gradient descent' inside 'stochastic gradient descent'" in message
+    assert not first("stochastic gradient descent (随机梯度下降), then gradient descent")
+    assert first("weight decay (权重衰减) shrinks it") == []
+    assert first("weight decay shrinks it")  # weight decay and weight both need the Chinese
+    # 偏差修正 does not contain 偏置: bias correction is another concept, not a use of bias.
+    assert not first("bias correction (偏差修正) first", "then the bias (偏置)")

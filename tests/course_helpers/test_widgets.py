@@ -8,6 +8,8 @@ import pytest
 from course_utils import widgets
 from course_utils.widgets import explore
 
+_REAL_DISPLAY = widgets._display  # some tests replace widgets._display
+
 
 @pytest.fixture(autouse=True)
 def close_figures():
@@ -142,3 +144,56 @@ def _base_env():
     import os
 
     return {k: v for k, v in os.environ.items() if k != "NBGRADER_EXECUTION"}
+
+
+def test_the_display_carries_the_picture_for_viewers_without_widgets(monkeypatch):
+    import base64
+
+    pytest.importorskip("ipywidgets")
+    _watched(monkeypatch)
+    monkeypatch.setattr(widgets, "_display", lambda box: None)
+    box = explore(lambda ax, v: ax.plot([0, v]), "lr", [0.5, 1.5], value=1.5)
+    bundle = widgets._mime_bundle(box)
+    # A widget manager shows the slider; nbconvert's HTML and GitHub show the picture.
+    assert bundle["application/vnd.jupyter.widget-view+json"]["model_id"] == box.model_id
+    png = base64.b64decode(bundle["image/png"])
+    assert png == box.children[1].value and png[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "lr" in bundle["text/plain"] and "1.5" in bundle["text/plain"]
+    shown = []
+    monkeypatch.setattr("IPython.display.display",
+                        lambda *args, **kwargs: shown.append((args, kwargs)))
+    monkeypatch.setattr("IPython.get_ipython", lambda: object())  # as if in a kernel
+    _REAL_DISPLAY(box)
+    assert shown == [((bundle,), {"raw": True})]
+
+
+def test_the_slider_picture_keeps_a_title_wider_than_the_panel(monkeypatch):
+    import io
+
+    pytest.importorskip("ipywidgets")
+    from matplotlib.image import imread
+
+    _watched(monkeypatch)
+    monkeypatch.setattr(widgets, "_display", lambda box: None)
+    title = "A long title that is much wider than a small panel of 2.4 inches"
+    box = explore(lambda ax, v: ax.plot([0, v]), "lr", [1.0], panel_size=(2.4, 2.0),
+                  title=title)
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    fig = box.figure
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    text = fig._suptitle.get_window_extent(canvas.get_renderer())
+    assert text.width > fig.bbox.width, "the title should overflow the panel for this test"
+    width = imread(io.BytesIO(box.children[1].value)).shape[1]
+    assert width >= text.width, "the picture is cropped to what was drawn, title included"
+
+
+def test_fmt_formats_titles_and_slider_labels(monkeypatch):
+    fig = explore(lambda ax, v: None, "lr * lam", [0.5, 2.0], fmt="{:.1f}")
+    assert [ax.get_title() for ax in fig.axes] == ["lr * lam = 0.5", "lr * lam = 2.0"]
+    pytest.importorskip("ipywidgets")
+    _watched(monkeypatch)
+    monkeypatch.setattr(widgets, "_display", lambda box: None)
+    box = explore(lambda ax, v: None, "lr", [0.5, 2.0], fmt="{:.1f}")
+    assert [label for label, _ in box.slider.options] == ["0.5", "2.0"]

@@ -66,11 +66,24 @@ def test_points_follow_difficulty_and_there_is_one_challenge():
     cells = _cells()
     points = {c["metadata"]["nbgrader"]["grade_id"]: c["metadata"]["nbgrader"]["points"]
               for c in cells if c["metadata"].get("nbgrader", {}).get("grade")}
-    assert points["test_absolute_loss"] == 1
-    assert points["test_log_cosh_loss"] == points["test_best_constant"] == 3
-    assert sum(points.values()) == 16
+    # Exercise 3 gives its stable formula in the text, so it is worth 1 point, like Exercise 1.
+    assert points["test_absolute_loss"] == points["test_log_cosh_loss"] == 1
+    assert points["test_best_constant"] == points["test_fit_line"] == 3
+    assert sum(points.values()) == 14
     text = "".join("".join(c["source"]) for c in cells if c["cell_type"] == "markdown")
     assert text.count("### Challenge (optional, not graded)") == 1
+    assert f"1 to 3 per exercise, {sum(points.values())} in all" in text
+    # Every exercise heading states the points its test cell carries, in notebook order.
+    headings = [int(n) for n in re.findall(r"### Exercise \d \((\d) points?\)", text)]
+    assert headings == list(points.values()), (headings, points)
+
+
+def test_every_test_cell_follows_its_exercise():
+    cells = _cells()
+    for index, cell in enumerate(cells):
+        if cell["metadata"].get("nbgrader", {}).get("grade"):
+            before = cells[index - 1]["metadata"]["nbgrader"]
+            assert before.get("solution"), (cell["id"], cells[index - 1]["id"])
 
 
 # --- second review (issue 12): zoomed panels, the flat small delta, printed claims ----------
@@ -167,3 +180,59 @@ def test_exercise_7_states_that_it_uses_exercises_4_and_6_and_its_test_says_so()
     exec(cells["quantile_interval"], namespace)
     with pytest.raises(AssertionError, match=r"Exercise 4.*Exercise 6"):
         exec(cells["test_quantile_interval"], namespace)
+
+
+def test_combined_losses_window_and_capped_derivatives_are_printed():
+    printed = _printed("nb04-028")
+    largest = dict(re.findall(r"(MSE|MAE|Huber, delta = 5|Huber, delta = 10|Log-Cosh|"
+                              r"Quantile, gamma = 0.25) (\d+\.\d+)", printed))
+    assert {k: float(v) for k, v in largest.items()} == pytest.approx(
+        {"MSE": 40.0, "MAE": 1.0, "Huber, delta = 5": 5.0, "Huber, delta = 10": 10.0,
+         "Log-Cosh": 1.0, "Quantile, gamma = 0.25": 0.75}, abs=0.01)
+    assert "tanh r at r = 2: 0.964" in printed  # within 0.04 of 1 beyond |r| = 2, as stated
+    text = "".join("".join(c["source"]) for c in _cells() if c["id"] == "nb04-029")
+    assert "within 0.04" in text and "Every loss but MSE caps" in text
+
+
+def test_stated_numbers_are_printed():
+    gap = re.search(r"differ by (\d+\.\d+)% of r\^2/2", _printed("nb04-022"))
+    assert gap and float(gap.group(1)) < 0.002, _printed("nb04-022")
+    first_inf = float(re.search(r"is inf from r = (\d+\.\d+)", _printed("nb04-022")).group(1))
+    assert 88.7 <= first_inf <= 89.43, first_inf  # between log(max) and log(2 max)
+    ratio = re.search(r"beta=2\): from (\S+) to (\S+)", _printed("nb04-030"))
+    assert ratio and float(ratio.group(1)) == pytest.approx(2.0, abs=1e-3)
+    assert float(ratio.group(2)) == pytest.approx(2.0, abs=1e-3)
+    off = re.search(r"largest distance from the median: (\S+), within the grid step: True",
+                    _printed("nb04-laplace"))
+    assert off, _printed("nb04-laplace")
+    bands = dict(re.findall(r"(quantile band|mean \+- 1.645 sigma).*farthest from 90 %: "
+                            r"(\S+) points", _printed("nb04-053")))
+    text = " ".join("".join("".join(c["source"]) for c in _cells()
+                            if c["id"] == "nb04-054").split())
+    assert float(bands["quantile band"]) <= 2.5 and float(bands["mean +- 1.645 sigma"]) > 8
+    assert f"within {bands['quantile band']} points" in text
+    assert f"{bands['mean +- 1.645 sigma']} points below 90 %" in text
+
+
+def test_reviewers_wrong_answers_fail_visibly_with_a_clear_message():
+    cells = {c["id"]: "".join(c["source"]) for c in _cells()}
+    visible = {k: v.split("### BEGIN HIDDEN TESTS")[0] for k, v in cells.items()}
+    namespace = {"torch": torch, "_residual": lambda a, b: a - b.reshape(a.shape)}
+    cases = [  # best_constant: broadcasting calls, and a shape-(1,) result
+        ("best_constant", "def best_constant(y, loss, num_candidates=2001):\n"
+         "    c = torch.linspace(y.min().item(), y.max().item(), num_candidates)\n"
+         "    return c[loss(c.reshape(-1, 1), y.reshape(1, -1)).mean(dim=1).argmin()].item()\n",
+         "both arguments of the same shape"),
+        ("best_constant", "def best_constant(y, loss, num_candidates=2001):\n"
+         "    return torch.tensor([y.mean().item()])\n", "one Python float"),
+        ("fit_line", "def fit_line(x, y, loss, num_epochs=300, lr=0.1):\n"
+         "    w, b = torch.linalg.lstsq(torch.cat([x, torch.ones_like(x)], 1), y).solution\n"
+         "    return w.detach(), b.detach()\n", "Python float"),
+        ("fit_line", cells["fit_line"].replace("loss(x * w + b, y)", "loss(y, x * w + b)"),
+         "prediction first, target second"),
+    ]
+    assert "loss(y, x * w + b)" in cases[-1][1]
+    for grade_id, answer, message in cases:
+        exec(answer, namespace)
+        with pytest.raises(AssertionError, match=re.escape(message)):
+            exec(visible[f"test_{grade_id}"], namespace)

@@ -77,6 +77,10 @@ _probe = {
     "static_values": static_values,
     "slider_panels": [_drawn(ax) for ax in fig_slider.axes if ax.get_visible()],
     "slider_titles": [ax.get_title() for ax in fig_slider.axes if ax.get_visible()],
+    "slider_xlabels": [ax.get_xlabel() for ax in fig_slider.axes if ax.get_visible()],
+    "slider_suptitle": fig_slider.get_suptitle(),
+    "par_styles": [line.get_linestyle() for line in ax_par.lines],
+    "par_texts": [t.get_text() for t in ax_par.texts],
     "slider_steps": slider_steps,
     "slider_gone": [first_outside(gd_path(x_land, y_land, f / lam_max_raw, (1.0, 8.0),
                                           slider_steps, halved=True), w_slider, b_slider)
@@ -211,7 +215,11 @@ def test_the_static_slider_panels_cover_each_kind_of_behaviour():
     # |1 - lr lam_max|: below 1 without crossing, crossing but converging, the boundary, beyond.
     assert any(f < 1 for f in factors) and any(1 < f < 2 for f in factors)
     assert 2.0 in factors and any(f > 2 for f in factors)
-    assert values["slider_titles"] == [f"lr * lam_max = {f:g}" for f in factors]
+    assert values["slider_titles"] == [f"lr * lam_max = {f:.1f}" for f in factors]
+    # The factor with its sign: 0.5 and 1.5 give +0.50 and -0.50, not both 0.50.
+    assert [label.split("= ")[-1] for label in values["slider_xlabels"]] == [
+        f"{1 - f:+.2f}" for f in factors]
+    assert all(len(line) <= 45 for line in values["slider_suptitle"].split("\n"))
     steps = values["slider_steps"]
     for f, gone, panel in zip(factors, values["slider_gone"], values["slider_panels"]):
         (drawn,) = panel.values()
@@ -220,6 +228,13 @@ def test_the_static_slider_panels_cover_each_kind_of_behaviour():
         else:  # diverging: drawn up to the step that leaves the view, and no further
             assert gone is not None and drawn["n"] == gone + 1, f
             assert all(drawn["inside"][:-1]) and not drawn["inside"][-1], f
+
+
+def test_section_8_parameters_differ_by_style_and_are_named():
+    values = probed()
+    styles = values["par_styles"]  # w, b, then the two reference lines
+    assert len(styles) == 4 and len(set(styles)) == 4, styles
+    assert {"true w = 2", "true b = 1", "w (solid)", "b (dashed)"} <= set(values["par_texts"])
 
 
 def test_every_statement_of_points_matches_the_nbgrader_metadata():

@@ -27,6 +27,8 @@ _probe = {
     "growth": float(losses_big[-1] / losses_big[-3]),
     "M": [[str(v) for v in row] for row in M],
     "w1": [str(v) for v in w1], "b1": str(b1),
+    "start_loss": str(losses_big[0]),
+    "epoch_steps": [[str(v) for v in [*w_, b_]] for w_, b_ in epoch_steps],
     "small_minor_labels": [ax_small.yaxis.get_minor_formatter()(t, 0)
                            for t in ax_small.yaxis.get_minorticklocs()],
 }
@@ -106,8 +108,18 @@ def test_the_epoch_lies_in_its_plane_and_keeps_the_worked_numbers():
     for i, j in [(0, 1), (1, 2), (0, 2)]:
         assert np.linalg.norm(st[i] - st[j]) == pytest.approx(
             np.linalg.norm(theta[i] - theta[j]), rel=1e-9)
+    # The locked cell takes both steps from one full epoch, and step 1 is Exercise 5's.
+    steps = [[Fraction(v) for v in step] for step in values["epoch_steps"]]
+    assert steps[0] == [*[Fraction(v) for v in values["w1"]], Fraction(values["b1"])]
+    assert len(steps) == 2 and [float(v) for v in steps[1]] == pytest.approx(theta[2], abs=1e-9)
     short, long = values["step_lengths"]
     assert long / short > 20  # the second step is far longer than the first
+
+
+@pytest.mark.slow
+def test_part_3_prints_the_exact_start_loss_it_states():
+    assert Fraction(probed()["start_loss"]) == Fraction(449, 6)
+    assert "\\frac{449}{6}" in "".join(c.source for c in master().cells)
 
 
 @pytest.mark.slow

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -210,3 +211,15 @@ def test_student_notebooks_pass_ruff():
     assert done.returncode == 0, (
         "ruff finds problems in the released notebooks; fix the masters (e.g. an import used "
         f"only in a solution or in hidden tests), then `make release`:\n{done.stdout[-3000:]}")
+
+
+def test_readme_outline_lists_every_notebook_with_its_points():
+    """The README's course table names each assignment once, with its master's total points."""
+    readme = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
+    rows = re.findall(r"^\| \d\d \| \[[^]]*\]\(notebooks/(\w+)\.ipynb\) \|[^|]*\| ([\d.]+) \|",
+                      readme, re.MULTILINE)
+    assert [aid for aid, _ in rows] == list(release.ASSIGNMENT_IDS)
+    for aid, claimed in rows:
+        total = sum(nbgrader_meta(c).get("points", 0) for c in read_notebook(MASTERS[aid]).cells
+                    if nbgrader_meta(c).get("grade"))
+        assert float(claimed) == total, f"README says {aid} has {claimed} points, it has {total}"

@@ -72,6 +72,7 @@ _probe = {
     "lr_style": {k: [_mcolors.to_hex(v[0]), v[1], v[2]] for k, v in LR_STYLE.items()},
     "steps_panels": [_drawn(ax) for ax in fig_steps.axes],
     "steps_titles": [ax.get_title() for ax in fig_steps.axes],
+    "steps_numbers": [[t.get_text() for t in ax.texts] for ax in fig_steps.axes],
     "long_panels": [_drawn(ax) for ax in fig_long.axes],
     "long_ticks": [_log_ticks(ax) for ax in fig_long.axes[1:]],
     "static_values": static_values,
@@ -183,6 +184,11 @@ def test_the_first_steps_figure_draws_every_step_inside_its_panel():
         assert drawn["n"] == k + 1 and all(drawn["inside"]), (title, drawn)
         assert drawn["style"] == values["lr_style"][label], title
         assert title.startswith(name) and f"steps 0-{k}" in title
+    # Where the steps crowd (raw x above 2/lam_max, standardized x below 1/lam_max near the
+    # star), only the first steps (and a last one standing apart) are numbered.
+    numbers = values["steps_numbers"]
+    assert sorted(numbers[2], key=int) == ["0", "1", "2", "10"], numbers[2]
+    assert sorted(numbers[3], key=int) == ["0", "1", "2"], numbers[3]
     # Few enough steps to follow: a marker at every one of at most a dozen iterates.
     assert max(values["first_steps"].values()) <= 12
 

@@ -174,8 +174,9 @@ def plot_landscape(ax, x, y, paths, *, w_values, b_values, reduction="mean", hal
         ax.contour(w_values, b_values, L, levels=contour_levels, colors=contour_color,
                    linewidths=0.8)
     if mark_minimum:
-        ax.plot(*theta, marker="*", color="k", ms=10, ls="none", label="least squares",
-                zorder=10)
+        # A white rim keeps the star readable among the path markers that crowd around it.
+        ax.plot(*theta, marker="*", color="k", ms=12, mec="white", mew=0.8, ls="none",
+                label="least squares", zorder=10)
     paths = dict(paths)
     if colors is None:
         colors = [f"C{(i + 1) % 10}" for i in range(len(paths))]

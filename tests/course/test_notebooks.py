@@ -117,6 +117,27 @@ print(%r + _probe_json.dumps(_probe_values))
 """
 
 
+def graded_points(nb) -> dict[str, float]:
+    """{grade_id: points} of a notebook's graded code cells."""
+    return {c.metadata["nbgrader"]["grade_id"]: c.metadata["nbgrader"]["points"]
+            for c in nb.cells
+            if c.cell_type == "code" and c.metadata.get("nbgrader", {}).get("grade")}
+
+
+def exercise_points(nb) -> dict[int, int]:
+    """{exercise number: points} from the "### Exercise N (P points)" headings, each checked
+    against the first graded test cell after its heading."""
+    tests = [(i, c) for i, c in enumerate(nb.cells)
+             if c.metadata.get("nbgrader", {}).get("grade") and c.cell_type == "code"]
+    stated_points = {}
+    for i, cell in enumerate(nb.cells):
+        for number, stated in re.findall(r"### Exercise (\d+) \((\d+) points?\)", cell.source):
+            test = next(c for j, c in tests if j > i)  # its test: the first graded cell after
+            assert test.metadata["nbgrader"]["points"] == int(stated), number
+            stated_points[int(number)] = int(stated)
+    return stated_points
+
+
 def require(path: Path) -> Path:
     """Fail (never skip) naming a notebook that should exist."""
     if not path.is_file():

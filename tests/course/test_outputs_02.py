@@ -13,7 +13,7 @@ from pathlib import Path
 import nbformat
 import pytest
 from nbformat.v4 import new_code_cell
-from test_notebooks import probe_output, run_notebook
+from test_notebooks import exercise_points, graded_points, probe_output, run_notebook
 
 pytestmark = pytest.mark.slow
 
@@ -245,18 +245,9 @@ def test_section_8_parameters_differ_by_style_and_are_named():
 
 def test_every_statement_of_points_matches_the_nbgrader_metadata():
     nb = nbformat.read(MASTER, as_version=4)
-    tests = [(i, c) for i, c in enumerate(nb.cells)
-             if c.metadata.get("nbgrader", {}).get("grade") and c.cell_type == "code"]
-    points = {c.metadata["nbgrader"]["grade_id"]: c.metadata["nbgrader"]["points"]
-              for _, c in tests}
-    exercise_points = {}
-    for i, cell in enumerate(nb.cells):
-        for number, stated in re.findall(r"### Exercise (\d+) \((\d+) points?\)", cell.source):
-            # the exercise's test is the first graded test cell after its heading
-            _, test = next((j, c) for j, c in tests if j > i)
-            assert points[test.metadata["nbgrader"]["grade_id"]] == int(stated), number
-            exercise_points[int(number)] = int(stated)
-    assert sorted(exercise_points) == list(range(1, 8))
+    points = graded_points(nb)
+    per_exercise = exercise_points(nb)
+    assert sorted(per_exercise) == list(range(1, 8))
     title = " ".join(nb.cells[0].source.split())
     claimed = re.search(r"Points follow the difficulty, (\d+) in all: 1 for the training run "
                         r".*?, 2 for .*?\(Exercises ([\d\-, and]+)\), 3 for .*?"
@@ -272,8 +263,8 @@ def test_every_statement_of_points_matches_the_nbgrader_metadata():
             out |= set(range(int(low), int(high or low) + 1))
         return out
 
-    assert numbers(claimed.group(2)) == {n for n, p in exercise_points.items() if p == 2}
-    assert numbers(claimed.group(3)) == {n for n, p in exercise_points.items() if p == 3}
+    assert numbers(claimed.group(2)) == {n for n, p in per_exercise.items() if p == 2}
+    assert numbers(claimed.group(3)) == {n for n, p in per_exercise.items() if p == 3}
     text = " ".join(" ".join(c.source.split()) for c in nb.cells if c.cell_type == "markdown")
     for stated in re.findall(r"The test after the training cell \((\d+) points?\)", text):
         assert int(stated) == points["test_trained_parameters"]

@@ -18,7 +18,7 @@ import re
 import nbformat
 import pytest
 from nbformat.v4 import new_code_cell
-from test_notebooks import probe_output, run_notebook
+from test_notebooks import exercise_points, graded_points, probe_output, run_notebook
 
 from autograding.course import release
 
@@ -241,29 +241,20 @@ def test_plain_sgd_needs_several_hundred_steps_where_momentum_needs_100():
 
 def test_the_points_sentence_matches_the_nbgrader_metadata():
     nb = nbformat.read(MASTER, as_version=4)
-    tests = [(i, c) for i, c in enumerate(nb.cells)
-             if c.metadata.get("nbgrader", {}).get("grade") and c.cell_type == "code"]
-    points = {c.metadata["nbgrader"]["grade_id"]: c.metadata["nbgrader"]["points"]
-              for _, c in tests}
-    exercise_points = {}
-    for i, cell in enumerate(nb.cells):
-        for number, stated in re.findall(r"### Exercise (\d+) \((\d+) points?\)", cell.source):
-            # the exercise's test is the first graded test cell after its heading
-            _, test = next((j, c) for j, c in tests if j > i)
-            assert points[test.metadata["nbgrader"]["grade_id"]] == int(stated), number
-            exercise_points[int(number)] = int(stated)
-    assert sorted(exercise_points) == list(range(1, 7))
+    points = graded_points(nb)
+    per_exercise = exercise_points(nb)
+    assert sorted(per_exercise) == list(range(1, 7))
     title = " ".join(nb.cells[0].source.split())
     claimed = re.search(r"Points follow the work, (\d+) in all: "
                         r"1 for .*?\(Exercises? ([\d, and]+)\),"
                         r" 2 for .*?\(Exercises? ([\d, and]+)\), 3 for .*?"
                         r"\(Exercises? ([\d, and]+)\)", title)
     assert claimed, "the title cell should say how the points are distributed"
-    assert int(claimed.group(1)) == sum(points.values()) == sum(exercise_points.values())
+    assert int(claimed.group(1)) == sum(points.values()) == sum(per_exercise.values())
 
     def numbers(text):
         return {int(n) for n in re.findall(r"\d+", text)}
 
     for group, worth in ((2, 1), (3, 2), (4, 3)):
-        assert numbers(claimed.group(group)) == {n for n, p in exercise_points.items()
+        assert numbers(claimed.group(group)) == {n for n, p in per_exercise.items()
                                                  if p == worth}, (worth, claimed.group(group))

@@ -189,8 +189,9 @@ def plot_landscape(ax, x, y, paths, *, w_values, b_values, reduction="mean", hal
         if steps is not None:
             path = path[:steps + 1]
         last_step = max(len(path) - 1, 1)  # the colour scale of step_cmap
-        if until_outside and first_outside(path, w_values, b_values) is not None:
-            path = path[:first_outside(path, w_values, b_values) + 1]
+        gone = first_outside(path, w_values, b_values) if until_outside else None
+        if gone is not None:
+            path = path[:gone + 1]
         # Markers on at most ~30 steps (a long run would be a thick band), the end marked.
         every = 1 if steps is not None else max(1, len(path) // 30)
         order = 3 + len(paths) - i

@@ -28,6 +28,7 @@ from autograding.demo.assignments import (
     restore_tests,
     set_answer,
 )
+from autograding.grading.files import user_cache_dir
 
 VOID_ANSWER = 'raise RuntimeError("sample class oracle: this answer cell never completes")\n'
 ORACLE_TIMEOUT = 120
@@ -70,8 +71,7 @@ def _code_fingerprint() -> str:
 
 def default_cache_dir() -> Path:
     """Where oracle results are cached ($XDG_CACHE_HOME/linreg-course/oracle)."""
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base) / "linreg-course" / "oracle"
+    return user_cache_dir() / "oracle"
 
 
 def execute_plain(notebooks: list[dict], timeout: float = ORACLE_TIMEOUT) -> list[dict]:

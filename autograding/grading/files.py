@@ -1,4 +1,5 @@
-"""The output folder: nbgrader's layout, done-markers, atomic writes and the one-batch lock."""
+"""The output folder: nbgrader's layout, done-markers, atomic writes and the one-batch lock;
+the user's cache folder."""
 
 from __future__ import annotations
 
@@ -10,6 +11,11 @@ from pathlib import Path
 from autograding.grading.settings import GradingError
 
 STATE_DIR = ".autograding"
+
+
+def user_cache_dir() -> Path:
+    """The course kit's per-user cache: $XDG_CACHE_HOME/linreg-course (~/.cache by default)."""
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "linreg-course"
 
 
 def atomic_write(path: Path, data: bytes | str) -> None:

@@ -144,7 +144,7 @@ def _grade_planned(plan: BatchPlan, hooks: BatchHooks, runner) -> GradingReport:
 def _run(plan: BatchPlan, hooks: BatchHooks, todo, report: GradingReport, runner) -> None:
     """Run `todo` with one shared gradebook; `runner` is a pool started early, else one is
     made here (a Dask cluster)."""
-    from autograding.grading.gradebook import shared_gradebook
+    from autograding.grading.gradebook_session import shared_gradebook
     from autograding.grading.master_check import MasterChecks
     from autograding.grading.schedule import make_runner, run_jobs
 

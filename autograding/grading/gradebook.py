@@ -1,4 +1,4 @@
-"""Masters into nbgrader's gradebook and back; hidden-test lines; one shared Gradebook a batch.
+"""Masters into nbgrader's gradebook and back; hidden-test lines.
 
 The masters' cells go into the gradebook through nbgrader's own GenerateAssignment (its
 SaveCells preprocessor stores every nbgrader cell WITH its hidden tests), run into a throw-away
@@ -15,7 +15,6 @@ from __future__ import annotations
 import hashlib
 import logging
 import tempfile
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -25,11 +24,13 @@ from autograding.grading.course_settings import (
     CourseSettings,
     load_course_settings,
 )
+from autograding.grading.gradebook_session import (  # noqa: F401 (ANY_COURSE: re-exported)
+    ANY_COURSE,
+    one_transaction,
+    shared_gradebook,
+)
 from autograding.grading.metadata_schema import validate_schema_once
 
-# Reading a gradebook names no course: nbgrader's Gradebook then adds no course row to it. The
-# masters are registered under the graded course's own id (CourseDirectory.course_id).
-ANY_COURSE = ""
 DEFAULT_COURSE_ROOT = Path(__file__).resolve().parents[1]  # autograding/
 
 
@@ -329,9 +330,8 @@ def course_settings(course_root: Path) -> CourseSettings:
 
 def register_masters(db_url: str, course_root: Path, assignment_ids=None) -> dict:
     """Store the masters in the gradebook (when changed), each assignment with the due date
-    of the course's nbgrader_config.py (none if it names none); {assignment: [masters]}."""
-    from nbgrader.api import Gradebook
-
+    of the course's nbgrader_config.py (none if it names none); {assignment: [masters]}.
+    Each assignment is one transaction: all of it is stored, or none."""
     from autograding.grading.due_dates import store_due_date
 
     use_in_process_alembic_head()
@@ -341,17 +341,16 @@ def register_masters(db_url: str, course_root: Path, assignment_ids=None) -> dic
     course = course_settings(course_root)
     found = find_masters(course_root, assignment_ids)
     masters = {}
-    for assignment_id, paths in found.items():
-        with Gradebook(db_url, course.course_id) as gb:
-            up_to_date = _gradebook_matches(gb, assignment_id, paths, course.config)
-        if not up_to_date:
-            _generate_into_gradebook(db_url, course_root, assignment_id, course)
-        with Gradebook(db_url, course.course_id) as gb:
-            store_due_date(gb, assignment_id, policy.due_date(assignment_id))
+    with shared_gradebook(db_url, course.course_id) as gb:
+        for assignment_id, paths in found.items():
+            with one_transaction(gb):
+                if not _gradebook_matches(gb, assignment_id, paths, course.config):
+                    _generate_into_gradebook(db_url, course_root, assignment_id, course)
+                store_due_date(gb, assignment_id, policy.due_date(assignment_id))
             masters[assignment_id] = [_read_master(gb, assignment_id, p) for p in paths]
-        for master in masters[assignment_id]:
-            master.late_rule = policy.rule(assignment_id)
-            master.hidden_tests = course.hidden_tests
+            for master in masters[assignment_id]:
+                master.late_rule = policy.rule(assignment_id)
+                master.hidden_tests = course.hidden_tests
     return masters
 
 
@@ -379,58 +378,3 @@ def masters_from_gradebook(db_url: str) -> dict:
                 notebooks.append(master)
             masters[assignment.name] = notebooks
     return masters
-
-
-# nbgrader's preprocessors that open `Gradebook(db_url)` themselves, once per notebook.
-_PREPROCESSOR_MODULES = (
-    "nbgrader.preprocessors.overwritecells",
-    "nbgrader.preprocessors.overwritekernelspec",
-    "nbgrader.preprocessors.saveautogrades",
-    "nbgrader.preprocessors.getgrades",
-    "nbgrader.preprocessors.latesubmissions",
-)
-
-
-class _Borrowed:
-    """A shared Gradebook lent to one nbgrader preprocessor: leaving `with` keeps it open."""
-
-    def __init__(self, gradebook):
-        self._gradebook = gradebook
-
-    def __getattr__(self, name):
-        return getattr(self._gradebook, name)
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, exc_type, exc, tb):
-        if exc_type is not None:
-            self._gradebook.db.rollback()
-
-
-@contextmanager
-def shared_gradebook(db_url: str, course_id: str = ANY_COURSE):
-    """Yield one open Gradebook that nbgrader's preprocessors reuse for `db_url`.
-
-    Each `Gradebook()` builds a new SQLAlchemy engine with a cold statement cache, which made
-    the parent spend most of its time compiling SQL. Other URLs still get their own Gradebook.
-    """
-    import importlib
-
-    from nbgrader.api import Gradebook
-
-    gradebook = Gradebook(db_url, course_id)
-
-    def lend(url, *args, **kwargs):
-        return _Borrowed(gradebook) if url == db_url else Gradebook(url, *args, **kwargs)
-
-    modules = [importlib.import_module(name) for name in _PREPROCESSOR_MODULES]
-    saved = [module.Gradebook for module in modules]
-    for module in modules:
-        module.Gradebook = lend
-    try:
-        yield gradebook
-    finally:
-        for module, original in zip(modules, saved, strict=True):
-            module.Gradebook = original
-        gradebook.close()

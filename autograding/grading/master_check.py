@@ -4,10 +4,11 @@ A master that loses points in the sandbox means the sandbox or the executor brea
 solution, so every score of that assignment may be too low. Only autograded points count: a
 manually graded answer or a task has no score until a person grades it, and is not lost. A
 failing master is noted once (a batch note, printed by the CLI). A check that passed is remembered
-in out/.autograding/master-checks.json under a key of everything that could change its
-outcome (the master's bytes and the files beside it, sandbox, executor, limits, pipeline,
-grader code, Python and library versions), so the next batch into the same folder does not
-run it again.
+under a key of everything that could change its outcome (the master's bytes and the files
+beside it, sandbox, executor, limits, pipeline, grader code, Python and library versions), in
+out/.autograding/master-checks.json and in the user's cache
+($XDG_CACHE_HOME/linreg-course/master-checks.json), so no later batch on this account runs it
+again, into the same folder or a new one (five masters cost ~12 s of kernel time).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from importlib import metadata
 from pathlib import Path
 
 from autograding.grading.assignment_files import AssignmentFiles
-from autograding.grading.files import STATE_DIR, atomic_write
+from autograding.grading.files import STATE_DIR, atomic_write, user_cache_dir
 from autograding.grading.tasks import PIPELINE_VERSION, Task
 
 CACHE_NAME = "master-checks.json"
@@ -64,17 +65,15 @@ class MasterChecks:
     def __init__(self, plan, report):
         self.plan = plan
         self.report = report
-        self.path = plan.out_dir / STATE_DIR / CACHE_NAME
+        # The batch's folder first: a cache that cannot be written still leaves a record there.
+        self.paths = (plan.out_dir / STATE_DIR / CACHE_NAME, user_cache_dir() / CACHE_NAME)
         settings = plan.settings
         self.context = "\0".join([PIPELINE_VERSION, plan.sandbox, settings.executor,
                                   repr(plan.limits), _grader_code_digest(), _versions()])
         self.files = AssignmentFiles(plan.course, plan.course_settings)
-        try:
-            self.passed = json.loads(self.path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            self.passed = {}
-        if not isinstance(self.passed, dict):
-            self.passed = {}
+        self.passed = {}
+        for path in reversed(self.paths):
+            self.passed.update(_read_passed(path))
 
     def key(self, task: Task) -> str:
         """Cache key of a master check."""
@@ -112,7 +111,22 @@ class MasterChecks:
             self.report.notes.append(note)
             return
         self.passed[self.key(task)] = [score, points]
-        atomic_write(self.path, json.dumps(self.passed, indent=1, sort_keys=True))
+        for path in self.paths:
+            # Others' passes too: two batches into different folders both keep theirs.
+            passed = {**_read_passed(path), **self.passed}
+            try:
+                atomic_write(path, json.dumps(passed, indent=1, sort_keys=True))
+            except OSError:  # a read-only home (or out/ gone): the check runs again next time
+                pass
+
+
+def _read_passed(path: Path) -> dict:
+    """The remembered passes in `path` ({} when it is missing or unreadable)."""
+    try:
+        passed = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return passed if isinstance(passed, dict) else {}
 
 
 def _score(result: dict) -> tuple[float, float, list[str] | None]:

@@ -25,7 +25,7 @@ from autograding.grading.assignment_files import (
     write_kept,
 )
 from autograding.grading.files import STATE_DIR, atomic_write, autograded_path, marker_path
-from autograding.grading.gradebook import course_late_policy
+from autograding.grading.gradebook import course_late_policy, one_transaction
 from autograding.grading.settings import BatchPlan
 from autograding.grading.submission import SubmissionError, read_bytes_safely
 from autograding.grading.tasks import Task
@@ -93,24 +93,27 @@ class NotebookRecorder:
 
         stamp, stamp_notes = _read_timestamp(task.path.parent) if not task.refused else (None, [])
         comments = comments + stamp_notes
-        self.gb.update_or_create_student(task.student)
-        # Always set (None too): a timestamp.txt removed since the last grading takes its time.
-        self.gb.update_or_create_submission(task.assignment, task.student, timestamp=stamp)
         seconds = 0.0
-        if result is None:
-            status = "invalid"
-            nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell(
-                "**No gradable notebook**: every graded cell gets zero (see the comments above).")])
-            self._zero(task)
-            assign_late_penalty(nb, task.resources(self.plan.db_url), self.config)
-        else:
-            status = "graded"
-            nb = nbformat.reads(result["notebook"], as_version=4)
-            comments = comments + list(result["messages"])
-            seconds = result["seconds"]
-            self.sandboxes.add(result["sandbox"])
-            _fail_after_dead_kernel(nb, result)
-            nb, _ = record(nb, task.resources(self.plan.db_url), self.config)
+        with one_transaction(self.gb):  # the notebook's scores are stored whole or not at all
+            self.gb.update_or_create_student(task.student)
+            # Always set (None too): a timestamp.txt removed since the last grading takes its
+            # time.
+            self.gb.update_or_create_submission(task.assignment, task.student, timestamp=stamp)
+            if result is None:
+                status = "invalid"
+                nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell(
+                    "**No gradable notebook**: every graded cell gets zero (see the comments "
+                    "above).")])
+                self._zero(task)
+                assign_late_penalty(nb, task.resources(self.plan.db_url), self.config)
+            else:
+                status = "graded"
+                nb = nbformat.reads(result["notebook"], as_version=4)
+                comments = comments + list(result["messages"])
+                seconds = result["seconds"]
+                self.sandboxes.add(result["sandbox"])
+                _fail_after_dead_kernel(nb, result)
+                nb, _ = record(nb, task.resources(self.plan.db_url), self.config)
         kept, notes = self._keep_files(task, result)
         comments = comments + notes
         replaced = self._flag(task, result)

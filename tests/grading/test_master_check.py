@@ -43,6 +43,11 @@ def test_a_passed_master_check_is_remembered_until_the_master_changes(tmp_path):
     assert changed.master_checks_remembered == [], "a changed master is checked again"
     assert changed.master_checks == {"squares/squares": (5.0, 5.0)}
 
+    # The user's cache keeps passes too: a batch into a new folder does not check again.
+    elsewhere = _grade(root, submitted, tmp_path / "out2")
+    assert elsewhere.master_checks_remembered == ["squares/squares"]
+    assert elsewhere.master_checks == changed.master_checks
+
 
 def test_a_failing_master_check_is_not_remembered(tmp_path):
     root = build_course(tmp_path / "course")
@@ -60,3 +65,17 @@ def test_a_failing_master_check_is_not_remembered(tmp_path):
             "squares/squares"][1]
         assert report.master_checks_remembered == []
         assert any("env_test" in note for note in report.notes)
+
+
+def test_an_unwritable_user_cache_is_no_error(tmp_path, monkeypatch):
+    """A read-only home only means the check is remembered in the batch's folder alone."""
+    root = build_course(tmp_path / "course")
+    submitted, out = tmp_path / "submitted", tmp_path / "out"
+    write_submission(submitted, "amy", student_notebook())
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the cache folder would go")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(blocker))
+    report = _grade(root, submitted, out)
+    assert report.master_checks == {"squares/squares": (5.0, 5.0)} and report.graded == 1
+    assert not [note for note in report.notes if "master check" in note], report.notes
+    assert (out / ".autograding" / CACHE_NAME).is_file()

@@ -125,6 +125,8 @@ def test_the_noise_variance_estimates():
     assert unbiased == pytest.approx(mle * n / (n - params), rel=1e-12)
     # Both near the true 0.01^2, and nearer still to the noise the seed actually drew.
     assert 0.8e-4 < mle < 1.2e-4 and abs(mle - drawn) < abs(mle - 1e-4)
+    # The text: off from 0.01^2 in the same direction as the noise actually drawn.
+    assert (mle - 1e-4) * (drawn - 1e-4) > 0
     grid_step = 1e-5
     assert abs(probed()["sigma_grid"] - mle**0.5) <= grid_step
 
@@ -268,3 +270,61 @@ def test_every_statement_of_points_matches_the_nbgrader_metadata():
     text = " ".join(" ".join(c.source.split()) for c in nb.cells if c.cell_type == "markdown")
     for stated in re.findall(r"The test after the training cell \((\d+) points?\)", text):
         assert int(stated) == points["test_trained_parameters"]
+
+
+# Plausible wrong answers whose mistake raises inside the student's own function, or whose
+# numbers point at one cause: the visible test names it. Each runs the visible part of its
+# test cell (what the student copy holds) in this process, with the wrong answer defined.
+WRONG_ANSWERS = {
+    "sgd, rebinding": ("test_sgd", """
+def sgd(params, lr, batch_size):
+    with torch.no_grad():
+        for param in params:
+            param = param - lr * param.grad / batch_size
+            param.grad.zero_()
+""", "update it in place, param -= lr * param.grad / batch_size"),
+    "sgd, outside no_grad": ("test_sgd", """
+def sgd(params, lr, batch_size):
+    for param in params:
+        param -= lr * param.grad / batch_size
+        param.grad.zero_()
+""", "`with torch.no_grad():`"),
+    "sgd, the global batch_size": ("test_sgd", """
+def sgd(params, lr, bath_size):
+    with torch.no_grad():
+        for param in params:
+            param -= lr * param.grad / batch_size
+            param.grad.zero_()
+""", "the notebook's global batch_size; use the argument"),
+    "data_iter, labels made a column": ("test_data_iter", """
+def data_iter(batch_size, features, labels):
+    order = torch.randperm(len(features))
+    for k in range(0, len(features), batch_size):
+        yield features[order[k:k + batch_size]], labels[order[k:k + batch_size]].reshape(-1, 1)
+""", "yield labels[batch] as it is, without reshaping"),
+    "normal_equation, no column of ones": ("test_normal_equation", """
+def normal_equation(X, y):
+    X, y = X.double(), y.double().reshape(-1, 1)
+    return torch.linalg.solve(X.T @ X, X.T @ y), torch.zeros(1, dtype=torch.float64)
+""", "2.6 is the best line through the origin; append the column of ones"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(WRONG_ANSWERS))
+def test_a_wrong_answer_fails_its_visible_test_with_a_hint(case):
+    import random
+
+    import torch
+
+    grade_id, answer, hint = WRONG_ANSWERS[case]
+    nb = nbformat.read(MASTER, as_version=4)
+    (cell,) = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == grade_id]
+    visible = cell.source.split("### BEGIN HIDDEN TESTS")[0]
+    torch.manual_seed(0)
+    features = torch.randn(1000, 2)
+    labels = features @ torch.tensor([[2.0], [-3.4]]) + 4.2 + 0.01 * torch.randn(1000, 1)
+    namespace = {"torch": torch, "random": random, "batch_size": 10, "features": features,
+                 "labels": labels}
+    exec(answer, namespace)
+    with pytest.raises(AssertionError, match=re.escape(hint)):
+        exec(visible, namespace)

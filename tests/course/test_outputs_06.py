@@ -359,3 +359,28 @@ def test_visible_tests_reject_answers_the_hidden_tests_would():
     assert not _passes("test_fit_least_squares", fit_least_squares=_ls_442)
     assert _passes("test_ridge_closed_form", ridge_closed_form=_ridge())
     assert not _passes("test_ridge_closed_form", ridge_closed_form=_ridge(10))
+
+
+def _failure(grade_id: str, **answers) -> BaseException | None:
+    try:
+        exec(_visible(grade_id), dict(answers))
+    except Exception as error:  # noqa: BLE001 (the test reads which error and its message)
+        return error
+    return None
+
+
+def test_a_fixed_size_ridge_fails_with_a_message_not_a_shape_error():
+    error = _failure("test_ridge_closed_form", ridge_closed_form=_ridge(10))
+    assert isinstance(error, AssertionError), repr(error)
+    assert "any n and d" in str(error) and "(60, 4)" in str(error)
+
+
+def test_each_answer_is_tested_before_a_demo_cell_uses_it():
+    """A wrong answer fails at its test's message, not in a locked demo cell that calls it."""
+    cells = master().cells
+    for index, cell in enumerate(cells):
+        meta = cell.metadata.get("nbgrader", {})
+        if meta.get("solution") and cell.cell_type == "code":
+            following = cells[index + 1].metadata.get("nbgrader", {})
+            assert following.get("grade") and not following.get("solution"), (
+                f"cell {index + 1} after the answer {meta['grade_id']} is not its test")

@@ -124,6 +124,22 @@ def graded_points(nb) -> dict[str, float]:
             if c.cell_type == "code" and c.metadata.get("nbgrader", {}).get("grade")}
 
 
+def answers_not_tested_first(nb) -> list[str]:
+    """Graded answer cells whose next cell is not their test: a locked demo that calls a wrong
+    answer then fails before the test can say why."""
+    tests = [i for i, c in enumerate(nb.cells) if c.metadata.get("nbgrader", {}).get("grade")
+             and not c.metadata["nbgrader"].get("solution")]
+    late = []
+    for index, cell in enumerate(nb.cells[:-1]):
+        meta = cell.metadata.get("nbgrader", {})
+        # An optional challenge at the end has no test after it.
+        if cell.cell_type == "code" and meta.get("solution") and tests and index < tests[-1]:
+            following = nb.cells[index + 1].metadata.get("nbgrader", {})
+            if not (following.get("grade") and not following.get("solution")):
+                late.append(f"cell {index + 1} after the answer {meta['grade_id']}")
+    return late
+
+
 def exercise_points(nb) -> dict[int, int]:
     """{exercise number: points} from the "### Exercise N (P points)" headings, each checked
     against the first graded test cell after its heading."""

@@ -11,7 +11,7 @@ from pathlib import Path
 import nbformat
 import pytest
 from nbformat.v4 import new_code_cell
-from test_notebooks import probe_output, run_notebook
+from test_notebooks import answers_not_tested_first, probe_output, run_notebook
 
 MASTER = (Path(__file__).resolve().parents[2] / "autograding" / "source" / "05_mse_gradients"
           / "05_mse_gradients.ipynb")
@@ -160,3 +160,9 @@ def test_the_epoch_figure_labels_are_readable():
 @pytest.mark.slow
 def test_the_converging_run_s_log_axis_has_no_minor_labels():
     assert not any(probed()["small_minor_labels"])
+
+
+def test_each_answer_is_tested_before_a_demo_cell_uses_it():
+    """A wrong answer fails at its test's message, not in a locked demo cell that calls it
+    (an Exercise 5 answer returning only w crashed the step's demo first)."""
+    assert answers_not_tested_first(master()) == []

@@ -19,7 +19,7 @@ import nbformat
 import pytest
 import torch
 from nbformat.v4 import new_code_cell
-from test_notebooks import probe_output, run_notebook
+from test_notebooks import answers_not_tested_first, probe_output, run_notebook
 
 MASTER = (Path(__file__).resolve().parents[2] / "autograding" / "source" / "06_real_data"
           / "06_real_data.ipynb")
@@ -377,10 +377,4 @@ def test_a_fixed_size_ridge_fails_with_a_message_not_a_shape_error():
 
 def test_each_answer_is_tested_before_a_demo_cell_uses_it():
     """A wrong answer fails at its test's message, not in a locked demo cell that calls it."""
-    cells = master().cells
-    for index, cell in enumerate(cells):
-        meta = cell.metadata.get("nbgrader", {})
-        if meta.get("solution") and cell.cell_type == "code":
-            following = cells[index + 1].metadata.get("nbgrader", {})
-            assert following.get("grade") and not following.get("solution"), (
-                f"cell {index + 1} after the answer {meta['grade_id']} is not its test")
+    assert answers_not_tested_first(master()) == []

@@ -63,6 +63,11 @@ def lint_problems(path: Path, *, master: bool) -> list[str]:
             long_lines = [n for n, line in enumerate(lines, 1) if len(line) > 100]
             if master and long_lines:  # the course's style; ruff skips E501 in notebooks
                 problems.append(f"{where}: lines {long_lines} are longer than 100 characters")
+            if master and ".tight_layout(" in cell.source:
+                # Laid out when drawn instead (plt.subplots(layout="tight")): while grading no
+                # figure is drawn, and an eager tight_layout measures every text (0.3-0.9 s).
+                problems.append(f"{where}: calls tight_layout(); create the figure with "
+                                "layout='tight' (or 'constrained') instead")
             if cell.get("outputs"):
                 problems.append(f"{where} stores outputs (clear them before committing)")
             if cell.get("execution_count") is not None:

@@ -124,3 +124,24 @@ def test_meta_tags_are_removed_from_the_body_only():
     cleaned = remove_body_meta_tags(page)
     assert '<meta charset="utf-8" />' in cleaned and "refresh" not in cleaned.lower()
     assert "<p>x</p><p>y</p>&lt;meta shown as text&gt;" in cleaned
+
+
+def test_remembered_markdown_is_the_same_and_follows_a_changed_cell():
+    """One exporter renders the class's pages: the prose is rendered once, an edited markdown
+    cell or one with attachments is rendered from its own text."""
+    exporter = FeedbackHTMLExporter(template_name="lab", content_security_policy=False)
+    nb = _notebook()
+    first, _ = exporter.from_notebook_node(nb)
+    again, _ = exporter.from_notebook_node(nb)
+    assert again == first
+    assert _canonical(first) == _canonical(HTMLExporter(template_name="lab").from_notebook_node(
+        nb)[0])
+    edited = _notebook()
+    edited.cells[0].source = "# Title\n\nA student's **own** words."
+    page, _ = exporter.from_notebook_node(edited)
+    assert "<strong>own</strong>" in page and "Some <em>prose</em>" not in page
+    attached = _notebook()
+    attached.cells[0].source = "![inline](attachment:dot.png)"
+    attached.cells[0].attachments = {"dot.png": {"image/png": PNG}}
+    page, _ = exporter.from_notebook_node(attached)
+    assert f"data:image/png;base64,{PNG}" in page

@@ -230,8 +230,13 @@ def test_reviewers_wrong_answers_fail_visibly_with_a_clear_message():
          "    return w.detach(), b.detach()\n", "Python float"),
         ("fit_line", cells["fit_line"].replace("loss(x * w + b, y)", "loss(y, x * w + b)"),
          "prediction first, target second"),
+        # interval_coverage with strict inequalities: points on a line must count (<=).
+        ("quantile_interval", "def interval_coverage(x, y, lower, upper):\n"
+         "    (a, b), (c, d) = lower, upper\n"
+         "    return ((y > a * x + b) & (y < c * x + d)).float().mean().item()\n",
+         "ends included"),
     ]
-    assert "loss(y, x * w + b)" in cases[-1][1]
+    assert "loss(y, x * w + b)" in cases[-2][1]
     for grade_id, answer, message in cases:
         exec(answer, namespace)
         with pytest.raises(AssertionError, match=re.escape(message)):

@@ -74,7 +74,7 @@ def lms_files(graded: Path, rosters: Path, students: list[str], points: dict[str
               echo=print) -> list[str]:
     """Canvas and Moodle grade files for the graded batch in `graded` (grades.csv there),
     from rosters written into `rosters`; returns the students no roster row matched."""
-    from autograding.grading.gradebook import db_url_for
+    from autograding.grading.files import db_url_for
     from autograding.reports.grades_csv import grade_rows
     from autograding.reports.lms_export import LmsSettings, export_for_lms, load_roster
 

@@ -31,6 +31,9 @@ from autograding.engine.mount_plan import bwrap_args, default_hidden_paths, sand
 
 # Kernels run as UID_BASE + a per-server offset when the grader runs as root.
 UID_BASE = 0x5A000000
+# The interpreter by absolute path: started from a relative PATH entry (PATH=.venv/bin:...),
+# sys.executable is relative, and a sandbox changes the working folder first.
+PYTHON = os.path.abspath(sys.executable)
 # Run inside a candidate sandbox: the forkserver module must import and drop privileges.
 PROBE_CODE = ("import sys, autograding.engine.forkserver as f; f.drop_privileges(); "
               "print(sys.version)")
@@ -98,7 +101,7 @@ def bwrap_command(scratch: str, hidden: list[str], program: Program = FORKSERVER
     else:
         args += ["--unshare-user"]
     args += bwrap_args(sandbox_plan(scratch, hidden))
-    return args + ["--", sys.executable, "-m", program.module]
+    return args + ["--", PYTHON, "-m", program.module]
 
 
 def namespaces_command(root: str, scratch: str, hidden: list[str],
@@ -107,8 +110,8 @@ def namespaces_command(root: str, scratch: str, hidden: list[str],
     folder the sandbox's view is built in)."""
     spec = json.dumps({"root": root, "plan": sandbox_plan(scratch, hidden),
                        "root_caps": list(program.root_caps)})
-    return [sys.executable, "-m", "autograding.engine.namespaces", spec, "--",
-            sys.executable, "-m", program.module]
+    return [PYTHON, "-m", "autograding.engine.namespaces", spec, "--",
+            PYTHON, "-m", program.module]
 
 
 def server_command(mode: str, base: str, hidden: list[str],
@@ -122,7 +125,7 @@ def server_command(mode: str, base: str, hidden: list[str],
         root = os.path.join(base, "root")
         os.makedirs(root, exist_ok=True)
         return namespaces_command(root, scratch, hidden, program)
-    return [sys.executable, "-m", program.module]
+    return [PYTHON, "-m", program.module]
 
 
 def _probe(mode: str) -> str:
@@ -160,7 +163,7 @@ def probe_user() -> bool:
         return True
     if "user" not in _mode_cache:
         try:
-            done = subprocess.run([sys.executable, "-c", PROBE_CODE], capture_output=True,
+            done = subprocess.run([PYTHON, "-c", PROBE_CODE], capture_output=True,
                                   text=True, timeout=60, cwd="/", env=server_env("/", None),
                                   user=uid, group=uid, extra_groups=[])
             works = done.returncode == 0 and done.stdout.strip() == sys.version
@@ -222,7 +225,7 @@ def warn_once(message: str) -> None:
 def server_env(scratch: str, uid: int | None) -> dict[str, str]:
     """Environment of the fork-server; kernels get their own per job."""
     env = {
-        "PATH": os.pathsep.join([os.path.dirname(sys.executable), "/usr/local/bin", "/usr/bin",
+        "PATH": os.pathsep.join([os.path.dirname(PYTHON), "/usr/local/bin", "/usr/bin",
                                  "/bin"]),
         "LANG": "C.UTF-8",
         "HOME": os.path.join(scratch, "server"),

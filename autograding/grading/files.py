@@ -1,5 +1,5 @@
-"""The output folder: nbgrader's layout, done-markers, atomic writes and the one-batch lock;
-the user's cache folder."""
+"""Where things are: the output folder (nbgrader's layout, done-markers, atomic writes, the
+one-batch lock), the gradebook and course by default, the user's cache."""
 
 from __future__ import annotations
 
@@ -11,6 +11,17 @@ from pathlib import Path
 from autograding.grading.settings import GradingError
 
 STATE_DIR = ".autograding"
+DEFAULT_COURSE_ROOT = Path(__file__).resolve().parents[1]  # autograding/
+
+
+def course_root(settings) -> Path:
+    """The course folder of a batch's settings: the one given, else the kit's own."""
+    return Path(settings.course_root or DEFAULT_COURSE_ROOT)
+
+
+def db_url_for(out_dir: Path) -> str:
+    """nbgrader's SQLite URL of the gradebook kept in `out_dir`."""
+    return f"sqlite:///{Path(out_dir).resolve() / 'gradebook.db'}"
 
 
 def user_cache_dir() -> Path:

@@ -25,7 +25,12 @@ import time
 import warnings
 from pathlib import Path
 
-from autograding.grading.files import batch_lock, remove_stale_temp_files
+from autograding.grading.files import (
+    batch_lock,
+    course_root,
+    db_url_for,
+    remove_stale_temp_files,
+)
 from autograding.grading.record import BatchHooks, NotebookRecorder
 from autograding.grading.results import GradingReport, collect_results
 from autograding.grading.settings import BatchPlan, GradingError, GradingSettings
@@ -61,15 +66,17 @@ def grade_batch(submitted_dir, out_dir, settings: GradingSettings,
         # nbgrader's add_submission triggers SQLAlchemy autoflush warnings on every new
         # submission (harmless, also under `nbgrader autograde`); keep the terminal readable.
         warnings.filterwarnings("ignore", message=".*not in session.*")
-        plan = plan_batch(submitted, out_dir, settings)
+        sandbox, hidden = isolate(submitted, out_dir, settings)
         runner = None
         try:
             jobs = submission_folder_count(submitted, settings)
             if not settings.scheduler and jobs:
-                # Local workers start their fork-servers while the gradebook is set up.
+                # Local workers start first: their zygote imports torch (seconds) while the
+                # parent imports nbgrader, reads the course's config and sets up the gradebook.
                 from autograding.grading.schedule import make_runner
 
-                runner = make_runner(plan, jobs)
+                runner = make_runner(settings, sandbox, hidden, jobs)
+            plan = plan_batch(submitted, out_dir, settings, (sandbox, hidden))
             report = _grade_planned(plan, hooks or BatchHooks(), runner)
         finally:
             if runner is not None:
@@ -78,12 +85,10 @@ def grade_batch(submitted_dir, out_dir, settings: GradingSettings,
     return report
 
 
-def plan_batch(submitted: Path, out_dir: Path, settings: GradingSettings) -> BatchPlan:
-    """The batch's gradebook, sandbox and hidden paths, decided once."""
+def isolate(submitted: Path, out_dir: Path, settings: GradingSettings):
+    """(sandbox mode, hidden paths): how the batch's kernels are kept apart, decided once."""
     from autograding.engine.workers import RunnerError, check_reachable, resolve_sandbox
-    from autograding.grading.gradebook import DEFAULT_COURSE_ROOT, db_url_for
 
-    db_url = settings.db_url or db_url_for(out_dir)
     try:
         if settings.scheduler:  # a wrong address should fail before any work is done
             check_reachable(settings.scheduler)
@@ -92,13 +97,20 @@ def plan_batch(submitted: Path, out_dir: Path, settings: GradingSettings) -> Bat
             sandbox = resolve_sandbox(settings.executor, settings.sandbox)
     except RunnerError as err:  # one error type for "the batch cannot start"
         raise GradingError(str(err)) from err
-    course = Path(settings.course_root or DEFAULT_COURSE_ROOT)
     # The kernels must not see the grader's output, the other submissions or the masters.
-    hidden = {str(out_dir), str(submitted.resolve()), str(course.resolve())}
+    hidden = {str(out_dir), str(submitted.resolve()), str(course_root(settings).resolve())}
+    db_url = settings.db_url or db_url_for(out_dir)
     if db_url.startswith("sqlite:///"):
         hidden.add(str(Path(db_url[len("sqlite:///"):]).resolve()))
-    return BatchPlan(submitted, out_dir, course, db_url, sandbox, tuple(sorted(hidden)),
-                     settings)
+    return sandbox, tuple(sorted(hidden))
+
+
+def plan_batch(submitted: Path, out_dir: Path, settings: GradingSettings,
+               isolation: tuple | None = None) -> BatchPlan:
+    """The batch's gradebook, course and `isolation` (isolate's, decided now when None)."""
+    sandbox, hidden = isolation or isolate(submitted, out_dir, settings)
+    return BatchPlan(submitted, out_dir, course_root(settings),
+                     settings.db_url or db_url_for(out_dir), sandbox, hidden, settings)
 
 
 def _grade_planned(plan: BatchPlan, hooks: BatchHooks, runner) -> GradingReport:
@@ -149,7 +161,7 @@ def _run(plan: BatchPlan, hooks: BatchHooks, todo, report: GradingReport, runner
     from autograding.grading.schedule import make_runner, run_jobs
 
     early = runner is not None
-    runner = runner or make_runner(plan, len(todo))
+    runner = runner or make_runner(plan.settings, plan.sandbox, plan.hidden, len(todo))
     try:
         with shared_gradebook(plan.db_url, plan.course_settings.course_id) as gradebook:
             checks = MasterChecks(plan, report) if plan.settings.check_masters else None

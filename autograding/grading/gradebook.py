@@ -31,16 +31,9 @@ from autograding.grading.gradebook_session import (  # noqa: F401 (ANY_COURSE: r
 )
 from autograding.grading.metadata_schema import validate_schema_once
 
-DEFAULT_COURSE_ROOT = Path(__file__).resolve().parents[1]  # autograding/
-
 
 class GradebookError(RuntimeError):
     """The masters or the gradebook cannot be used; the message says which file and why."""
-
-
-def db_url_for(out_dir: Path) -> str:
-    """nbgrader's SQLite URL of the gradebook kept in `out_dir`."""
-    return f"sqlite:///{Path(out_dir).resolve() / 'gradebook.db'}"
 
 
 def quiet_logger(name: str = "autograding.nbgrader") -> logging.Logger:

@@ -1,7 +1,8 @@
 """The scheduling loop: keep the runner's workers busy, finish results as they arrive.
 
-Masters to check run first, then the class. A notebook whose worker failed is tried again
-once; a grader bug on one notebook is noted and the batch goes on.
+Masters to check run first, then the class, longest notebooks first (LongestFirst). A notebook
+whose worker failed is tried again once; a grader bug on one notebook is noted and the batch
+goes on.
 """
 
 from __future__ import annotations
@@ -14,15 +15,14 @@ MAX_ATTEMPTS = 2
 JOBS_PER_WORKER = 3
 
 
-def make_runner(plan, jobs: int):
-    """A runner for `jobs` notebooks: the Dask cluster of the settings, else a local pool."""
+def make_runner(settings, sandbox: str, hidden: tuple, jobs: int):
+    """A runner for `jobs` notebooks: the Dask cluster of the settings, else a local pool
+    whose kernels run in `sandbox` without seeing the `hidden` paths."""
     from autograding.engine.workers import DaskRunner, PoolRunner
 
-    settings = plan.settings
     if settings.scheduler:
         return DaskRunner(settings.scheduler)
-    return PoolRunner(settings.worker_count(jobs),
-                      (settings.executor, plan.sandbox, plan.hidden))
+    return PoolRunner(settings.worker_count(jobs), (settings.executor, sandbox, hidden))
 
 
 def run_jobs(recorder, todo, report, runner, master_checks=None) -> None:
@@ -30,7 +30,7 @@ def run_jobs(recorder, todo, report, runner, master_checks=None) -> None:
     from tqdm import tqdm
 
     checks = master_checks.to_run(todo) if master_checks else []
-    queue = list(reversed(todo)) + list(reversed(checks))  # masters run first
+    queue = LongestFirst(checks, todo)
     running = {}
     bar = tqdm(total=len(todo), unit="nb", desc="grading", file=sys.stderr,
                disable=not recorder.plan.settings.progress, dynamic_ncols=True)
@@ -44,6 +44,7 @@ def run_jobs(recorder, todo, report, runner, master_checks=None) -> None:
                     result = future.result()
                 except Exception as err:  # worker process died or cluster lost the task
                     result = {"error": f"{type(err).__name__}: {err}"}
+                queue.ran(task, result.get("seconds"))
                 if task.canary:
                     master_checks.check(task, result)
                 elif "error" in result and task.attempts < MAX_ATTEMPTS:
@@ -54,6 +55,42 @@ def run_jobs(recorder, todo, report, runner, master_checks=None) -> None:
     finally:
         bar.close()
     report.sandbox = ", ".join(sorted(recorder.sandboxes))
+
+
+class LongestFirst:
+    """The tasks not yet started: the masters to check first, then the class's notebooks, the
+    longest first (LPT scheduling), so that the last to run are short ones and the workers
+    finish together instead of one running alone at the end.
+
+    A notebook's expected run time is the mean of the runs of the same assignment's notebook
+    so far in the batch; notebooks of which none ran yet go first, in the given order, so that
+    every kind is measured early.
+    """
+
+    def __init__(self, first, tasks):
+        self.first = list(reversed(first))  # popped from the end
+        self.tasks = list(tasks)
+        self.runs: dict[tuple[str, str], list[float]] = {}
+
+    def __bool__(self) -> bool:
+        return bool(self.first or self.tasks)
+
+    def pop(self):
+        """The next task to start."""
+        if self.first:
+            return self.first.pop()
+        index = max(range(len(self.tasks)), key=lambda i: (self.expected(self.tasks[i]), -i))
+        return self.tasks.pop(index)
+
+    def expected(self, task) -> float:
+        """Seconds the task is expected to run (infinite: its notebook has not run yet)."""
+        runs = self.runs.get((task.assignment, task.notebook))
+        return sum(runs) / len(runs) if runs else float("inf")
+
+    def ran(self, task, seconds) -> None:
+        """Note how long a task's notebook ran (nothing when it did not run)."""
+        if isinstance(seconds, (int, float)) and seconds > 0:
+            self.runs.setdefault((task.assignment, task.notebook), []).append(float(seconds))
 
 
 def _start(task, recorder, report, runner, running: dict, bar) -> None:

@@ -24,7 +24,7 @@ class ExportResult:
 
 def export_outputs(out_dir: Path, db_url: str | None = None) -> ExportResult:
     """Write out/grades.csv and out/score_distribution.png from the gradebook."""
-    from autograding.grading.gradebook import db_url_for
+    from autograding.grading.files import db_url_for
 
     out_dir = Path(out_dir)
     db_url = db_url or db_url_for(out_dir)

@@ -394,8 +394,7 @@ def regenerate_feedback(out_dir: Path, db_url: str | None = None) -> list[Path]:
     """Rewrite out/feedback/ from out/autograded/ and the gradebook; returns the files."""
     import nbformat
 
-    from autograding.grading.files import atomic_write
-    from autograding.grading.gradebook import db_url_for
+    from autograding.grading.files import atomic_write, db_url_for
 
     out_dir = Path(out_dir)
     db_url = db_url or db_url_for(out_dir)

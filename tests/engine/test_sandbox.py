@@ -290,3 +290,25 @@ def test_a_strict_umask_keeps_the_way_to_shown_folders_open(monkeypatch, mode):
         servers.shutdown()
         shutil.rmtree(base, ignore_errors=True)
     assert texts(result) == ["reachable\n"], result.notebook.cells[0].outputs
+
+
+def test_a_grader_started_from_a_relative_path_finds_its_python_in_the_sandbox():
+    """`PATH=.venv/bin:$PATH python ...` makes sys.executable relative; the sandbox starts
+    elsewhere, so every command it runs names the interpreter by its absolute path."""
+    import subprocess
+    import sys
+
+    try:
+        sandbox.sandbox_mode("auto")
+    except Exception as err:  # noqa: BLE001 (no sandbox on this machine at all)
+        pytest.skip(f"no sandbox here: {err}")
+    venv_bin = os.path.dirname(sys.executable)
+    code = ("import os, sys; from autograding.engine import sandbox; "
+            "assert not os.path.isabs(sys.executable), sys.executable; "
+            "print(sandbox.sandbox_mode('auto'))")
+    # From the venv's folder PATH=bin:... makes sys.executable "bin/python".
+    env = {**os.environ, "PATH": os.path.basename(venv_bin) + os.pathsep + "/usr/bin"}
+    done = subprocess.run(["python", "-c", code], cwd=os.path.dirname(venv_bin), env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() in sandbox.SANDBOXES

@@ -19,11 +19,11 @@ from autograding.grading.due_dates import (
     load_course_policy,
     with_due_dates,
 )
+from autograding.grading.files import db_url_for
 from autograding.grading.gradebook import (
     ANY_COURSE,
     GradebookError,
     course_late_policy,
-    db_url_for,
     register_masters,
     shared_gradebook,
 )

@@ -136,7 +136,7 @@ def test_real_master_feedback_hides_every_hidden_line(tmp_path):
     from autograding.api import grade_submissions
     from autograding.course.release import generate_student_notebook
     from autograding.engine.limits import Limits
-    from autograding.grading.gradebook import DEFAULT_COURSE_ROOT
+    from autograding.grading.files import DEFAULT_COURSE_ROOT
 
     assignment = "05_mse_gradients"
     master_path = DEFAULT_COURSE_ROOT / "source" / assignment / f"{assignment}.ipynb"

@@ -3,6 +3,7 @@
 import matplotlib.pyplot as plt
 
 from .quiet import interactive, is_grading
+from .theme import apply_course_theme
 
 
 def use_svg_display():
@@ -17,6 +18,9 @@ def use_svg_display():
 
 def set_theme(style="whitegrid", context="notebook"):
     """Apply the course's seaborn theme to every later figure, in one call."""
+    if (style, context) == ("whitegrid", "notebook"):
+        apply_course_theme()  # the same settings without importing seaborn (course_utils.theme)
+        return
     import seaborn as sns
 
     sns.set_theme(style=style, context=context)

@@ -47,10 +47,12 @@ def warm_up(sandbox: str = "auto", hidden: Iterable[str | os.PathLike] = (),
     return mode
 
 
-def start_zygote(sandbox: str = "auto", hidden: Iterable[str | os.PathLike] = ()) -> Zygote:
+def start_zygote(sandbox: str = "auto", hidden: Iterable[str | os.PathLike] = (),
+                 preload: Iterable[str] = ()) -> Zygote:
     """One warm import for a pool of workers (their warm_up's `zygote` is its root); it
-    starts importing now, in the background. Close it once the workers are done."""
-    return Zygote(sandbox_mode(sandbox), _hidden_key(hidden))
+    starts importing now, in the background, with the `preload` modules the notebooks will
+    import (those of forkserver.PRELOAD_IF_IMPORTED). Close it once the workers are done."""
+    return Zygote(sandbox_mode(sandbox), _hidden_key(hidden), tuple(preload))
 
 
 def _hidden_key(hidden: Iterable[str | os.PathLike]) -> tuple[str, ...]:

@@ -83,15 +83,18 @@ def warm_worker(executor: str, sandbox: str, hidden: tuple, zygote: str | None =
             pass
 
 
-def start_zygote(executor: str, sandbox: str, hidden: tuple):
-    """The executor's zygote for a local pool (one warm import shared by its workers), or
-    None when it has none or it cannot start (each worker then imports on its own)."""
+def start_zygote(executor: str, sandbox: str, hidden: tuple, preload: tuple = ()):
+    """The executor's zygote for a local pool (one warm import shared by its workers, with
+    the `preload` modules the notebooks import), or None when it has none or it cannot start
+    (each worker then imports on its own)."""
     import importlib
 
     module = importlib.import_module(executor.partition(":")[0])
     if not hasattr(module, "start_zygote"):
         return None
     try:
+        if preload:
+            return module.start_zygote(sandbox, hidden, preload=preload)
         return module.start_zygote(sandbox, hidden)
     except Exception:
         return None
@@ -114,13 +117,13 @@ class PoolRunner:
     """Local worker processes (spawned: no inherited threads, locks or open gradebook), whose
     fork-servers are forked from one zygote when the executor has one."""
 
-    def __init__(self, workers: int, warm_args: tuple):
+    def __init__(self, workers: int, warm_args: tuple, preload: tuple = ()):
         import multiprocessing
         from concurrent.futures import ProcessPoolExecutor
 
         self.workers = workers
         # Started first: it imports torch while the workers start and the parent sanitizes.
-        self.zygote = start_zygote(*warm_args)
+        self.zygote = start_zygote(*warm_args, preload)
         initargs = (*warm_args, self.zygote.root if self.zygote else None)
         self._make = lambda: ProcessPoolExecutor(
             workers, mp_context=multiprocessing.get_context("spawn"),

@@ -15,6 +15,7 @@ import socket
 import subprocess
 import time
 
+from autograding.engine.forkserver import EXTRA_PRELOAD_ENV
 from autograding.engine.mount_plan import sandbox_plan
 from autograding.engine.processes import in_launcher_thread, new_scratch_root
 from autograding.engine.sandbox import Program, server_command, server_env
@@ -32,7 +33,7 @@ STOP_TIMEOUT = 5.0  # s the zygote has to stop before it is killed
 class Zygote:
     """A running zygote for one sandbox mode and hidden set, owned by the pool's process."""
 
-    def __init__(self, mode: str, hidden: tuple[str, ...]):
+    def __init__(self, mode: str, hidden: tuple[str, ...], preload: tuple[str, ...] = ()):
         self.root = new_scratch_root()  # its folder: ROOT/s is the scratch the zygote sees
         scratch = scratch_of(self.root)
         for name in ("shm", "server"):
@@ -45,6 +46,8 @@ class Zygote:
         os.chmod(address, 0o600)
         listener.listen(64)
         env = {**server_env(scratch, None), FD_ENV: str(listener.fileno())}
+        if preload:  # modules the batch's notebooks import (forkserver.PRELOAD_IF_IMPORTED)
+            env[EXTRA_PRELOAD_ENV] = ",".join(preload)
         command = server_command(mode, self.root, list(hidden), ZYGOTE)
         try:
             with open(os.path.join(self.root, "zygote.log"), "wb") as log:

@@ -73,9 +73,11 @@ def grade_batch(submitted_dir, out_dir, settings: GradingSettings,
             if not settings.scheduler and jobs:
                 # Local workers start first: their zygote imports torch (seconds) while the
                 # parent imports nbgrader, reads the course's config and sets up the gradebook.
+                from autograding.grading.master_imports import master_imports
                 from autograding.grading.schedule import make_runner
 
-                runner = make_runner(settings, sandbox, hidden, jobs)
+                imports = master_imports(course_root(settings), settings.assignments)
+                runner = make_runner(settings, sandbox, hidden, jobs, imports)
             plan = plan_batch(submitted, out_dir, settings, (sandbox, hidden))
             report = _grade_planned(plan, hooks or BatchHooks(), runner)
         finally:

@@ -15,14 +15,16 @@ MAX_ATTEMPTS = 2
 JOBS_PER_WORKER = 3
 
 
-def make_runner(settings, sandbox: str, hidden: tuple, jobs: int):
+def make_runner(settings, sandbox: str, hidden: tuple, jobs: int, imports: tuple = ()):
     """A runner for `jobs` notebooks: the Dask cluster of the settings, else a local pool
-    whose kernels run in `sandbox` without seeing the `hidden` paths."""
+    whose kernels run in `sandbox` without seeing the `hidden` paths, with the heavy modules
+    of `imports` (what the masters import) imported once before forking."""
     from autograding.engine.workers import DaskRunner, PoolRunner
 
     if settings.scheduler:
         return DaskRunner(settings.scheduler)
-    return PoolRunner(settings.worker_count(jobs), (settings.executor, sandbox, hidden))
+    return PoolRunner(settings.worker_count(jobs), (settings.executor, sandbox, hidden),
+                      imports)
 
 
 def run_jobs(recorder, todo, report, runner, master_checks=None) -> None:

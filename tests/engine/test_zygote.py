@@ -149,3 +149,21 @@ def test_without_the_zygote_workers_start_their_own_servers(own_tmpdir, mode):
         assert _printed(runner.submit(_job("print(2 ** 5)", mode)).result(timeout=120)) == "32\n"
     finally:
         runner.join()
+
+
+@pytest.mark.parametrize("mode", [SANDBOXES[0]])
+def test_the_zygote_imports_the_heavy_modules_the_notebooks_import_and_only_those(own_tmpdir,
+                                                                                  mode):
+    from autograding.engine.forkserver import DEFAULT_PRELOAD, PRELOAD_IF_IMPORTED
+
+    assert not {name.split(".")[0] for name in DEFAULT_PRELOAD} & set(PRELOAD_IF_IMPORTED)
+    # What the masters import, unfiltered: a course helper that hooks into IPython when
+    # imported must be imported by the kernel, never before the fork.
+    runner = PoolRunner(1, (EXECUTOR, mode, ()), ("seaborn", "course_utils", "sklearn.datasets"))
+    try:
+        shown = _printed(runner.submit(_job(
+            "import sys; print(sorted(m for m in ('seaborn', 'course_utils', 'sklearn.datasets',"
+            " 'sklearn.linear_model') if m in sys.modules))", mode)).result(timeout=120))
+    finally:
+        runner.join()
+    assert shown == "['seaborn', 'sklearn.datasets']\n"

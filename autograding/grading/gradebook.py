@@ -29,6 +29,7 @@ from autograding.grading.gradebook_session import (  # noqa: F401 (ANY_COURSE: r
     one_transaction,
     shared_gradebook,
 )
+from autograding.grading.gradebook_template import GradebookTemplate
 from autograding.grading.metadata_schema import validate_schema_once
 
 
@@ -324,15 +325,32 @@ def course_settings(course_root: Path) -> CourseSettings:
 def register_masters(db_url: str, course_root: Path, assignment_ids=None) -> dict:
     """Store the masters in the gradebook (when changed), each assignment with the due date
     of the course's nbgrader_config.py (none if it names none); {assignment: [masters]}.
-    Each assignment is one transaction: all of it is stored, or none."""
-    from autograding.grading.due_dates import store_due_date
-
+    Each assignment is one transaction: all of it is stored, or none. A new SQLite gradebook
+    starts as a cached copy holding the same masters (grading.gradebook_template)."""
     use_in_process_alembic_head()
     validate_schema_once()  # generate_assignment validates every cell's metadata
     course_root = Path(course_root)
     policy = course_late_policy(course_root)
     course = course_settings(course_root)
     found = find_masters(course_root, assignment_ids)
+    template = GradebookTemplate.for_new(db_url, course_root, found)
+    if template is None:
+        return _store_masters(db_url, course_root, found, policy, course)
+    if template.restore():
+        try:
+            return _store_masters(db_url, course_root, found, policy, course)
+        except Exception:  # noqa: BLE001 (a copy that does not work: store them afresh)
+            template.discard()
+    masters = _store_masters(db_url, course_root, found, policy, course)
+    template.save()
+    return masters
+
+
+def _store_masters(db_url: str, course_root: Path, found: dict, policy, course) -> dict:
+    """register_masters' work on an open gradebook: the `found` masters stored (when
+    changed) with their due dates, each assignment one transaction."""
+    from autograding.grading.due_dates import store_due_date
+
     masters = {}
     with shared_gradebook(db_url, course.course_id) as gb:
         for assignment_id, paths in found.items():

@@ -172,6 +172,11 @@ class FeedbackHTMLExporter(HTMLExporter):
             self._markdown_cache[key] = super().markdown2html(context, source)
         return self._markdown_cache[key]
 
+    def _validate_preprocessor(self, nbc, preprocessor):
+        """No schema check of the whole notebook after each of nbconvert's ~13 preprocessors
+        (most of them off): a fifth of a page's time. The autograded notebook it renders was
+        checked when written, and the page does not depend on it."""
+
     def from_notebook_node(self, nb, resources=None, **kw):
         """HTMLExporter.from_notebook_node with the BeautifulSoup pass replaced (see above)."""
         langinfo = nb.metadata.get("language_info", {})

@@ -66,11 +66,33 @@ def skip_slow_optional_imports() -> None:
         sys.modules.setdefault("rfc3987_syntax", None)
 
 
+def exit_with_parent(period: float = 1.0) -> None:
+    """In a pool worker: end the process once the pool's process is gone. Killed with -9, the
+    pool leaves its workers waiting forever on their task pipe (each holds its write end
+    too), and every grader crash would leave two idle processes behind."""
+    import multiprocessing
+    import os
+    import threading
+    import time
+
+    parent = multiprocessing.parent_process()
+    if parent is None:
+        return
+
+    def watch() -> None:
+        while os.getppid() == parent.pid:
+            time.sleep(period)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
+
+
 def warm_worker(executor: str, sandbox: str, hidden: tuple, zygote: str | None = None) -> None:
     """Pool initializer: start the executor's fork-server while the parent sanitizes (forked
     from the pool's zygote, the root of which is `zygote`, when there is one)."""
     import importlib
 
+    exit_with_parent()
     skip_slow_optional_imports()
     module = importlib.import_module(executor.partition(":")[0])
     if hasattr(module, "warm_up"):

@@ -17,6 +17,8 @@ MAX_MASTER_BYTES = 50 * 2**20  # a master larger than this is not read here (nbg
 def imported_modules(source: str) -> set[str]:
     """Absolute module names a code cell imports (IPython magics and shell lines skipped; a
     cell Python cannot parse gives none)."""
+    if "import" not in source:  # most cells: no parse needed (it is on the batch's start path)
+        return set()
     lines = ["" if line.lstrip().startswith(("%", "!")) else line
              for line in source.splitlines()]
     try:

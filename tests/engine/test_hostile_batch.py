@@ -272,6 +272,24 @@ def _kill_mid_notebook(grader_code: str, mode: str) -> None:
         grader.kill()
         grader.wait()
     assert _wait_for_no_survivors() == []
+    # Nor the grader's own helpers: the pool's workers and its resource tracker.
+    deadline = time.monotonic() + 10
+    while (helpers := _grader_helpers()) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert helpers == []
+
+
+def _grader_helpers() -> list[str]:
+    """Processes of multiprocessing (pool workers, resource tracker) started with this test's
+    TMPDIR."""
+    env = f"TMPDIR={os.environ['TMPDIR']}\0".encode()
+    found = []
+    for pid in (n for n in os.listdir("/proc") if n.isdigit() and int(n) != os.getpid()):
+        cmdline = _read(f"/proc/{pid}/cmdline")
+        if b"multiprocessing" in cmdline and env in _read(f"/proc/{pid}/environ"):
+            words = cmdline.replace(b"\0", b" ").decode(errors="replace")
+            found.append(f"{pid}: {words[:160]}")
+    return found
 
 
 @pytest.mark.parametrize("mode", [_usable("bwrap"), _usable("namespaces"), "none"])

@@ -72,3 +72,36 @@ def test_a_kernel_shell_or_a_subclass_of_it_counts_as_watched(monkeypatch):
         assert interactive() is watched, type(shell).__name__
     monkeypatch.setenv("NBGRADER_EXECUTION", "autograde")
     assert not interactive()
+
+
+def test_a_graded_run_gets_a_silent_text_bar_and_never_imports_ipywidgets():
+    import subprocess
+    import sys
+
+    code = ("import os, sys; os.environ['NBGRADER_EXECUTION'] = 'autograde'\n"
+            "import torch, course_utils\n"
+            "from course_utils.training import progress_bar\n"
+            "bar = progress_bar(range(3), desc='epochs')\n"
+            "assert list(bar) == [0, 1, 2] and bar.disable, bar\n"
+            "from course_utils import LinearRegression, train\n"
+            "X = torch.ones(4, 1); net = LinearRegression(1)\n"
+            "train(net, torch.nn.MSELoss(), [(X, X)], torch.optim.SGD(net.parameters(), 0.1),"
+            " 2, X, X)\n"
+            "print(type(bar).__module__, 'ipywidgets' in sys.modules)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split() == ["tqdm.std", "False"]
+
+
+def test_a_watched_notebook_gets_the_widget_bar(monkeypatch):
+    import tqdm.notebook
+
+    import course_utils.training as training
+
+    monkeypatch.setattr(training, "interactive", lambda: True)
+    bar = training.progress_bar(range(2), desc="epochs")
+    try:
+        assert isinstance(bar, tqdm.notebook.tqdm) and not bar.disable
+    finally:
+        bar.close()

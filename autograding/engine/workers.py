@@ -17,6 +17,23 @@ class RunnerError(RuntimeError):
     """The workers cannot be reached (e.g. no Dask scheduler at the address)."""
 
 
+def notebook_json(nb) -> str:
+    """A notebook as the JSON text a job carries (the notebooks here come from nbformat or the
+    executor: nbformat's schema check of each, done again on every hop, is skipped)."""
+    import json
+
+    return json.dumps(nb, ensure_ascii=False)
+
+
+def notebook_from_json(text: str):
+    """The nbformat notebook of a job's JSON text (notebook_json's)."""
+    import json
+
+    import nbformat
+
+    return nbformat.from_dict(json.loads(text))
+
+
 def execute_job(job: dict) -> dict:
     """Worker side: execute one sanitized notebook; plain data in, plain data out. The job's
     `files` (name -> bytes, placed beside the notebook), `keep_files` (return what the
@@ -26,19 +43,17 @@ def execute_job(job: dict) -> dict:
     import inspect
     import traceback
 
-    import nbformat
-
     module, _, name = job["executor"].partition(":")
     try:
         execute = getattr(importlib.import_module(module), name)
-        nb = nbformat.reads(job["notebook"], as_version=4)
+        nb = notebook_from_json(job["notebook"])
         accepted = inspect.signature(execute).parameters
         extra = {key: job[key] for key in ("files", "keep_files", "references")
                  if job.get(key) and key in accepted}
         result = execute(nb, limits=job["limits"], sandbox=job["sandbox"],
                          hidden=job["hidden"], **extra)
         done = {
-            "notebook": nbformat.writes(nbformat.from_dict(result.notebook)),
+            "notebook": notebook_json(result.notebook),
             "kernel_died": bool(result.kernel_died),
             "timed_out": bool(result.timed_out),
             "messages": [str(m) for m in result.messages],

@@ -61,8 +61,7 @@ class NotebookRecorder:
 
     def prepare(self, task: Task):
         """(job, comments) to execute, or (None, comments) when the notebook gets zero."""
-        import nbformat
-
+        from autograding.engine.workers import notebook_json
         from autograding.grading.pipeline import prepare_submission
 
         if task.refused:
@@ -78,7 +77,7 @@ class NotebookRecorder:
         given = self.files.for_task(task)
         if not task.canary:
             self.given[_key(task)] = given.files
-        job = {"notebook": nbformat.writes(prepared.notebook),
+        job = {"notebook": notebook_json(prepared.notebook),
                "references": reference_modules(task.master),
                "limits": self.plan.limits, "sandbox": self.plan.sandbox,
                "executor": self.plan.settings.executor, "hidden": self.plan.hidden,
@@ -89,6 +88,7 @@ class NotebookRecorder:
         """Scores into the gradebook, autograded notebook, writers' files, then the marker."""
         import nbformat
 
+        from autograding.engine.workers import notebook_from_json
         from autograding.grading.pipeline import assign_late_penalty, record
 
         stamp, stamp_notes = _read_timestamp(task.path.parent) if not task.refused else (None, [])
@@ -108,7 +108,7 @@ class NotebookRecorder:
                 assign_late_penalty(nb, task.resources(self.plan.db_url), self.config)
             else:
                 status = "graded"
-                nb = nbformat.reads(result["notebook"], as_version=4)
+                nb = notebook_from_json(result["notebook"])
                 comments = comments + list(result["messages"])
                 seconds = result["seconds"]
                 self.sandboxes.add(result["sandbox"])

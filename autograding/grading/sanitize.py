@@ -7,7 +7,10 @@ autograding.grading.pipeline lists them among nbgrader's own.
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 from nbformat.v4 import new_code_cell, new_markdown_cell
+from nbgrader.api import MissingEntry
 from nbgrader.preprocessors import DeduplicateIds, NbGraderPreprocessor, OverwriteCells
 
 from autograding.grading.gradebook import MasterNotebook, plain_source, visible_source
@@ -158,6 +161,16 @@ class OverwriteCellsNoted(OverwriteCells):
                 del cell.metadata["nbgrader"]
         return nb, resources
 
+    def preprocess_cell(self, cell, resources, cell_index):
+        """nbgrader's, with the master's cells read from the MasterNotebook the batch read
+        from the gradebook once, not with two queries per cell and notebook."""
+        gradebook = self.gradebook
+        self.gradebook = _MasterCells(_context(resources)[0])
+        try:
+            return super().preprocess_cell(cell, resources, cell_index)
+        finally:
+            self.gradebook = gradebook
+
     def add_missing_grade_cells(self, nb, resources):
         """nbgrader's, undone when it fails: it looks for the previous master cell among the
         submission's graded and answer cells only, and raises when that one is not."""
@@ -167,6 +180,28 @@ class OverwriteCellsNoted(OverwriteCells):
         except (KeyError, ValueError, IndexError):
             nb.cells = cells
             return nb, resources
+
+
+class _MasterCells:
+    """What OverwriteCells.preprocess_cell asks the gradebook, answered from the master (the
+    same rows: autograding.grading.gradebook._read_master)."""
+
+    def __init__(self, master: MasterNotebook):
+        self.master = master
+
+    def find_source_cell(self, grade_id: str, notebook: str, assignment: str):
+        """The master cell (cell_type, locked, checksum, source), or nbgrader's MissingEntry."""
+        cell = self.master.cell(grade_id)
+        if cell is None or (notebook, assignment) != (self.master.name, self.master.assignment):
+            raise MissingEntry()
+        return cell
+
+    def find_graded_cell(self, grade_id: str, notebook: str, assignment: str):
+        """The graded master cell's points as `max_score`, or nbgrader's MissingEntry."""
+        cell = self.find_source_cell(grade_id, notebook, assignment)
+        if not cell.graded or cell.task:
+            raise MissingEntry()
+        return SimpleNamespace(max_score=cell.points)
 
 
 class RestoreDeletedCells(NbGraderPreprocessor):

@@ -19,10 +19,12 @@ from autograding.grading.results import GradingReport  # noqa: E402
 from autograding.grading.settings import GradingSettings  # noqa: E402
 from autograding.reports.export import export_after_batch  # noqa: E402
 from autograding.reports.feedback import feedback_page_writer  # noqa: E402
+from autograding.reports.plot import warm_plot  # noqa: E402
 
 # What a batch writes besides the gradebook and autograded/: feedback pages per notebook,
-# grades.csv and the plot once graded.
-REPORTS = BatchHooks(notebook_writers=(feedback_page_writer,), batch_writers=(export_after_batch,))
+# grades.csv and the plot once graded (matplotlib imported while the first notebooks run).
+REPORTS = BatchHooks(notebook_writers=(feedback_page_writer,), batch_writers=(export_after_batch,),
+                     warm_ups=(warm_plot,))
 
 
 def grade_submissions(submitted_dir, out_dir, settings: GradingSettings | None = None,

@@ -167,7 +167,10 @@ def _run(plan: BatchPlan, hooks: BatchHooks, todo, report: GradingReport, runner
     try:
         with shared_gradebook(plan.db_url, plan.course_settings.course_id) as gradebook:
             checks = MasterChecks(plan, report) if plan.settings.check_masters else None
-            run_jobs(NotebookRecorder(plan, gradebook, hooks), todo, report, runner, checks)
+            recorder = NotebookRecorder(plan, gradebook, hooks)
+            warming = recorder.warm_in_background()
+            run_jobs(recorder, todo, report, runner, checks)
+            warming.join()
     finally:
         # Local workers stop (fork-servers and all) while the parent exports; grade_batch
         # joins them before returning.

@@ -44,6 +44,10 @@ class BatchHooks:
 
     notebook_writers: Sequence[NotebookWriterFactory] = ()  # per notebook, before its marker
     batch_writers: Sequence[Callable] = ()  # (plan, report) once graded, in the batch lock
+    # Called once in a background thread while the first notebooks run (with the `warm`
+    # method of each notebook writer that has one): the imports and templates the writers
+    # need, made while the parent would only wait for the workers. They touch no gradebook.
+    warm_ups: Sequence[Callable[[], None]] = ()
 
 
 class NotebookRecorder:
@@ -53,11 +57,28 @@ class NotebookRecorder:
         self.plan = plan
         self.gb = gradebook
         self.writers = [make(plan, gradebook) for make in hooks.notebook_writers]
+        self.warm_ups = [*(w.warm for w in self.writers if hasattr(w, "warm")), *hooks.warm_ups]
         self.sandboxes = set()
         # The course's nbgrader config: nbgrader's steps are made with it (its late policy too).
         self.config = course_late_policy(plan.course).config
         self.files = AssignmentFiles(plan.course, plan.course_settings)
         self.given: dict[tuple, dict[str, bytes]] = {}  # files of the jobs not yet finished
+
+    def warm_in_background(self):
+        """Start the warm-ups (BatchHooks.warm_ups) in a thread; join it before the exports.
+        A warm-up that fails costs nothing: the writer does the same work when first used."""
+        import threading
+
+        def warm() -> None:
+            for warm_up in self.warm_ups:
+                try:
+                    warm_up()
+                except Exception:  # noqa: BLE001, S110 (only a head start, see above)
+                    pass
+
+        thread = threading.Thread(target=warm, name="warm-writers", daemon=True)
+        thread.start()
+        return thread
 
     def prepare(self, task: Task):
         """(job, comments) to execute, or (None, comments) when the notebook gets zero."""

@@ -19,6 +19,7 @@ from __future__ import annotations
 import copy
 import html
 import re
+import threading
 from pathlib import Path
 
 from autograding.grading.course_settings import DEFAULT_HIDDEN_TESTS
@@ -301,6 +302,7 @@ class FeedbackWriter:
         self._masters = None
         self._exporter = None
         self._highlight = CachedHighlight()
+        self._exporting = threading.Lock()  # the exporter is warmed in another thread (warm)
 
     def _master_cells(self, assignment: str):
         """Master notebooks of an assignment, read from the gradebook once."""
@@ -309,10 +311,25 @@ class FeedbackWriter:
         return self._masters.get(assignment, [])
 
     def _html_exporter(self):
-        """The page exporter, made once (see feedback_html_exporter)."""
+        """The page exporter, made once (see feedback_html_exporter); with _exporting held."""
         if self._exporter is None:
             self._exporter = feedback_html_exporter(self._highlight)
         return self._exporter
+
+    def warm(self) -> None:
+        """Make the exporter and compile its templates, the markdown renderer and the lexer
+        (a page of two cells), touching no gradebook: a batch does it while its first
+        notebooks run, instead of at the first page."""
+        import nbformat
+
+        page = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("*text*"),
+                                               nbformat.v4.new_code_cell("x = 1")])
+        page.metadata["language_info"] = {"name": "python", "pygments_lexer": "ipython3"}
+        with self._exporting:
+            self._highlight.lexer = "ipython3"
+            # What nbgrader's GetGrades gives the feedback template.
+            grades = {"notebook": "warm-up", "score": 0.0, "max_score": 0.0, "late_penalty": 0.0}
+            self._html_exporter().from_notebook_node(page, resources={"nbgrader": grades})
 
     def _absent_grades(self, nb, student, assignment, notebook) -> list[tuple]:
         """(grade_id, score, points) of the graded cells `nb` lacks, from the gradebook."""
@@ -378,9 +395,11 @@ class FeedbackWriter:
             summary_html(nb, comments, absent, late, replaced),
             metadata={"raw_mimetype": "text/html"}))
         langinfo = nb.metadata.get("language_info", {})
-        self._highlight.lexer = langinfo.get("pygments_lexer", langinfo.get("name", None))
         try:
-            body, _ = self._html_exporter().from_notebook_node(nb, resources=resources)
+            with self._exporting:
+                self._highlight.lexer = langinfo.get("pygments_lexer",
+                                                     langinfo.get("name", None))
+                body, _ = self._html_exporter().from_notebook_node(nb, resources=resources)
         except Exception as err:  # hostile content nbconvert cannot render: scores still show
             comments.append(f"The notebook could not be rendered as HTML ({type(err).__name__});"
                             " only the results are shown.")
@@ -410,16 +429,24 @@ def regenerate_feedback(out_dir: Path, db_url: str | None = None) -> list[Path]:
     return written
 
 
-def feedback_page_writer(plan, gradebook):
+class FeedbackPages:
     """A notebook writer for a grading batch (autograding.grading.record): each graded
     notebook's feedback page, written before its done-marker."""
-    from autograding.grading.files import atomic_write
 
-    writer = FeedbackWriter(plan.db_url, gradebook, plan.out_dir)
+    def __init__(self, plan, gradebook):
+        self.out_dir = plan.out_dir
+        self.writer = FeedbackWriter(plan.db_url, gradebook, plan.out_dir)
 
-    def write(nb, task) -> None:
-        html_page = writer.render(nb, task.student, task.assignment, task.notebook)
-        atomic_write(feedback_path(plan.out_dir, task.student, task.assignment, task.notebook),
+    def __call__(self, nb, task) -> None:
+        from autograding.grading.files import atomic_write
+
+        html_page = self.writer.render(nb, task.student, task.assignment, task.notebook)
+        atomic_write(feedback_path(self.out_dir, task.student, task.assignment, task.notebook),
                      html_page)
 
-    return write
+    def warm(self) -> None:
+        """The page exporter ready before the first page (FeedbackWriter.warm)."""
+        self.writer.warm()
+
+
+feedback_page_writer = FeedbackPages  # the factory a batch's hooks name

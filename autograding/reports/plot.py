@@ -32,6 +32,20 @@ def distribution(db_url: str) -> dict[str, tuple[dict, int, int]]:
     return data
 
 
+def warm_plot() -> None:
+    """Import matplotlib (Agg) and load its fonts: a batch does it while its first notebooks
+    run (BatchHooks.warm_ups), not after the last one, when the plot is drawn."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig = plt.figure(figsize=(1, 1))
+    fig.text(0.5, 0.5, "0 pt")
+    fig.savefig(io.BytesIO(), format="png", dpi=20)
+    plt.close(fig)
+
+
 def plot_distribution(path: Path, db_url: str) -> Path | None:
     """PNG with, per assignment, how many submissions got full, partial or zero points on each
     graded cell, and how many students handed it in; None when nothing was graded yet."""

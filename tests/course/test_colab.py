@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import importlib
 import json
 import os
 import shutil
@@ -109,6 +110,9 @@ def test_setup_cell_outside_colab_prints_one_line_and_installs_nothing(monkeypat
     def no_pip(*args, **kwargs):
         raise AssertionError(f"setup cell ran a command outside Colab: {args}")
 
+    # The cell's last line imports it (and so matplotlib, which runs fc-list on a fresh font
+    # cache): imported first, so that only a command of the cell itself is caught.
+    importlib.import_module(links.REFERENCE_MODULE)
     monkeypatch.setattr(subprocess, "run", no_pip)
     exec(links.setup_source(links.load_course_config()), {"__name__": "__main__"})
     out, err = capsys.readouterr()
@@ -181,24 +185,82 @@ def _freeze(python: Path) -> dict:
     return {row["name"].lower(): row["version"] for row in json.loads(out)}
 
 
+def _requirement_closure(names) -> dict:
+    """{name: distribution} of this Python's installed distributions that `pip install names`
+    puts into an empty venv: `names` and their requirements, recursively (markers evaluated
+    for this Python, extras followed)."""
+    from importlib.metadata import distribution
+
+    from packaging.requirements import Requirement
+    from packaging.utils import canonicalize_name
+
+    found, seen, todo = {}, set(), [(name, "") for name in names]
+    while todo:
+        name, extra = todo.pop()
+        dist = distribution(name)
+        key = canonicalize_name(dist.metadata["Name"])
+        if (key, extra) in seen:
+            continue
+        seen.add((key, extra))
+        found[key] = dist
+        for line in dist.requires or []:
+            req = Requirement(line)
+            if req.marker is None or req.marker.evaluate({"extra": extra}):
+                todo += [(req.name, "")] + [(req.name, e) for e in sorted(req.extras)]
+    return found
+
+
+def _install_from_this_venv(dists: dict, python: Path) -> None:
+    """Put the files of `dists` (as their RECORD lists them) into the site-packages of the
+    venv of `python`: the same files pip unpacks from the same wheels, hard-linked where the
+    file system allows (pip replaces files, it never writes into them, so nothing here can
+    change). Console scripts stay out: their first line names this venv's Python."""
+    site = subprocess.run(
+        [str(python), "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
+        capture_output=True, text=True, check=True).stdout.strip()
+    made = set()
+    for key, dist in dists.items():
+        assert dist.files, f"{key} has no RECORD: it was not installed by pip"
+        root = os.path.normpath(dist.locate_file(""))
+        for file in dist.files:  # 40,000 of them: os.path, not pathlib
+            relative = os.path.normpath(str(file))
+            if relative.startswith(".."):
+                continue  # bin/ scripts
+            target = os.path.join(site, relative)
+            folder = os.path.dirname(target)
+            if folder not in made:
+                os.makedirs(folder, exist_ok=True)
+                made.add(folder)
+            try:
+                os.link(os.path.join(root, relative), target)
+            except FileNotFoundError:
+                continue  # a .pyc listed but since removed
+            except OSError:
+                shutil.copy2(os.path.join(root, relative), target)
+
+
 @pytest.fixture(scope="session")
 def colab_python(tmp_path_factory) -> Path:
-    """Python of a fresh venv holding only what Colab preinstalls (locked versions)."""
+    """Python of a fresh venv holding only what Colab preinstalls (locked versions) and pip.
+
+    Its packages come from this venv, which holds the lock (test_environment checks it):
+    `pip install` of the same pins from the same wheels took a minute (unpacking torch), a copy
+    of the installed files two seconds."""
     reuse = os.environ.get("LINREG_TEST_COLAB_VENV")  # developers: keep one between runs
     venv = Path(reuse) if reuse else tmp_path_factory.mktemp("colab") / "venv"
     python = venv / "bin" / "python"
     if not python.exists():
-        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-        pins = _locked_versions()
-        wanted = [pins[name] for name in COLAB_PREINSTALLED]
-        # Constraints: the lock's pins without its index line, so an unreachable PyTorch index
-        # costs no retries (torch comes from where `make` took it).
-        constraints = tmp_path_factory.mktemp("colab-constraints") / "constraints.txt"
-        constraints.write_text("\n".join(pins.values()) + "\n")
-        # --no-compile: byte-compiling all of torch costs more CPU than the rest of the install
-        subprocess.run([str(python), "-m", "pip", "install", "--quiet", "--no-compile",
-                        "--disable-pip-version-check", "-c", str(constraints),
-                        *wanted], check=True, capture_output=True)
+        # pip from the lock rather than ensurepip's: torch needs the lock's setuptools anyway
+        subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+        from packaging.utils import canonicalize_name
+
+        pins = {canonicalize_name(name): line.partition("==")[2]
+                for name, line in _locked_versions().items()}
+        dists = _requirement_closure([*COLAB_PREINSTALLED, "pip"])
+        unlocked = {key: dist.version for key, dist in dists.items()
+                    if dist.version.split("+")[0] != pins.get(key)}  # torch is 2.13.0+cpu
+        assert not unlocked, f"not the lock's versions: {unlocked} (run `make venv`)"
+        _install_from_this_venv(dists, python)
     else:  # a reused venv: take back what an earlier run's setup cell installed
         subprocess.run([str(python), "-m", "pip", "uninstall", "--quiet", "-y", "linreg-course"],
                        capture_output=True)
@@ -331,6 +393,7 @@ def test_badge_setup_and_self_check_survive_a_colab_save(monkeypatch, capsys):
     assert all(i < 3 for i, k in found if k in ("badge", "setup"))  # after Colab's own link
     setup = next(saved.cells[i].source for i, k in found if k == "setup")
     assert links.install_spec(links.load_course_config()) in setup
+    importlib.import_module(links.REFERENCE_MODULE)  # as above: its imports may run commands
     monkeypatch.setattr(subprocess, "run", None)  # must not be called outside Colab
     exec(setup, {"__name__": "__main__"})
     assert "Not running in Colab" in capsys.readouterr().out

@@ -1,6 +1,7 @@
 """Notebook 03's second-edition claims hold in its executed master (the numbers its text reads).
 
-The master runs once (with an appended probe cell, as a student would run it, not grading);
+The master runs once (test_notebooks.master_run, shared with its tests; an appended probe
+cell, as a student would run it, not grading);
 each test checks one claim the prose makes about the printed numbers: hook registries are
 ordered dictionaries (the parameter and module registries plain ones), adaptive optimizers'
 first steps (Adam lr, RMSprop lr / sqrt(1 - alpha)),
@@ -11,20 +12,25 @@ grid with ASGD on SGD's curve, and weight decay on the overfitting demonstration
 
 from __future__ import annotations
 
-import functools
 import math
 import re
 
 import nbformat
 import pytest
-from nbformat.v4 import new_code_cell
-from test_notebooks import exercise_points, graded_points, probe_output, run_notebook
+from test_notebooks import (
+    exercise_points,
+    graded_points,
+    master_probe,
+    master_run,
+    share_master_run,
+)
 
 from autograding.course import release
 
 pytestmark = pytest.mark.slow
 
-MASTER = release.master_path("03_linreg_concise")
+AID = "03_linreg_concise"
+MASTER = release.master_path(AID)
 PREFIX = "NB03-PROBE-JSON:"
 PROBE = """
 import json as _json
@@ -69,16 +75,16 @@ print(%r + _json.dumps(_probe))
 """
 
 
-@functools.cache
+share_master_run(AID, PREFIX, PROBE % PREFIX)
+
+
 def probed() -> dict:
-    """Run the master once with the probe cell appended; return the probed values."""
-    nb = nbformat.read(MASTER, as_version=4)
-    nb.cells.append(new_code_cell(PROBE % PREFIX))
-    run_notebook(nb, MASTER.parent)
-    errors = [f"cell {i}: {o.ename}: {o.evalue}" for i, c in enumerate(nb.cells)
+    """The probed values of the master's one run (test_notebooks.master_run), probe appended."""
+    values, probe = master_probe(AID, PREFIX)
+    cells = [*master_run(AID)["notebook"].cells, probe]
+    errors = [f"cell {i}: {o.ename}: {o.evalue}" for i, c in enumerate(cells)
               for o in c.get("outputs", []) if o.output_type == "error"]
     assert not errors, f"{MASTER} raised: {errors}"
-    values = probe_output(nb, PREFIX)
     if values is None:
         pytest.fail(f"{MASTER}: the probe printed nothing")
     return values

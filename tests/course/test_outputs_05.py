@@ -3,18 +3,16 @@ epoch's path on the loss surface and the optional challenge, read from the execu
 
 from __future__ import annotations
 
-import functools
 import re
 from fractions import Fraction
 from pathlib import Path
 
 import nbformat
 import pytest
-from nbformat.v4 import new_code_cell
-from test_notebooks import answers_not_tested_first, probe_output, run_notebook
+from test_notebooks import answers_not_tested_first, master_probe, master_run, share_master_run
 
-MASTER = (Path(__file__).resolve().parents[2] / "autograding" / "source" / "05_mse_gradients"
-          / "05_mse_gradients.ipynb")
+AID = "05_mse_gradients"
+MASTER = Path(__file__).resolve().parents[2] / "autograding" / "source" / AID / f"{AID}.ipynb"
 PREFIX = "OUTPUTS-05-JSON:"
 PROBE = """
 import json as _json
@@ -74,15 +72,16 @@ def test_the_grading_table_matches_the_test_cells():
     assert len(rows) == 7 and f"Seven exercises, {total} points" in intro
 
 
-@functools.cache
+share_master_run(AID, PREFIX, PROBE % PREFIX)
+
+
 def probed() -> dict:
-    nb = master()
-    nb.cells.append(new_code_cell(PROBE % PREFIX))
-    values = probe_output(run_notebook(nb, MASTER.parent), PREFIX)
+    """The probed values of the master's one run (test_notebooks.master_run), probe appended."""
+    values, probe = master_probe(AID, PREFIX)
     if values is not None:
         return values
-    errors = [f"{o.ename}: {o.evalue}" for c in nb.cells for o in c.get("outputs", [])
-              if o.output_type == "error"]
+    errors = [f"{o.ename}: {o.evalue}" for c in [*master_run(AID)["notebook"].cells, probe]
+              for o in c.get("outputs", []) if o.output_type == "error"]
     pytest.fail(f"the probe printed nothing; errors: {errors}")
 
 

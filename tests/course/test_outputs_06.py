@@ -10,19 +10,16 @@ matches the test cells, and the notebook runs in a few seconds.
 
 from __future__ import annotations
 
-import functools
 import re
-import time
 from pathlib import Path
 
 import nbformat
 import pytest
 import torch
-from nbformat.v4 import new_code_cell
-from test_notebooks import answers_not_tested_first, probe_output, run_notebook
+from test_notebooks import answers_not_tested_first, master_probe, master_run, share_master_run
 
-MASTER = (Path(__file__).resolve().parents[2] / "autograding" / "source" / "06_real_data"
-          / "06_real_data.ipynb")
+AID = "06_real_data"
+MASTER = Path(__file__).resolve().parents[2] / "autograding" / "source" / AID / f"{AID}.ipynb"
 PREFIX = "OUTPUTS-06-JSON:"
 PROBE = """
 import json as _json
@@ -98,17 +95,18 @@ def test_every_hidden_test_has_visible_checks_before_it():
             assert "### BEGIN HIDDEN TESTS" in cell.source
 
 
-@functools.cache
+share_master_run(AID, PREFIX, PROBE % PREFIX)
+
+
 def probed() -> dict:
-    nb = master()
-    nb.cells.append(new_code_cell(PROBE % PREFIX))
-    start = time.monotonic()
-    values = probe_output(run_notebook(nb, MASTER.parent), PREFIX)
-    seconds = time.monotonic() - start
+    """The probed values of the master's one run (test_notebooks.master_run), probe appended,
+    and the seconds that run took."""
+    run = master_run(AID)
+    values, probe = master_probe(AID, PREFIX)
     if values is not None:
-        return values | {"seconds": seconds}
-    errors = [f"{o.ename}: {o.evalue}" for c in nb.cells for o in c.get("outputs", [])
-              if o.output_type == "error"]
+        return values | {"seconds": run["seconds"]}
+    errors = [f"{o.ename}: {o.evalue}" for c in [*run["notebook"].cells, probe]
+              for o in c.get("outputs", []) if o.output_type == "error"]
     pytest.fail(f"the probe printed nothing; errors: {errors}")
 
 

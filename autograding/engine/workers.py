@@ -26,12 +26,14 @@ def notebook_json(nb) -> str:
 
 
 def notebook_from_json(text: str):
-    """The nbformat notebook of a job's JSON text (notebook_json's)."""
+    """The nbformat notebook of a job's JSON text (notebook_json's, or a file's: sources and
+    outputs stored as lists of lines are joined, as nbformat.reads joins them)."""
     import json
 
     import nbformat
+    from nbformat.v4.rwbase import rejoin_lines
 
-    return nbformat.from_dict(json.loads(text))
+    return rejoin_lines(nbformat.from_dict(json.loads(text)))
 
 
 def execute_job(job: dict) -> dict:

@@ -47,32 +47,6 @@ EXECUTOR_ERRORS = {
 ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 FRAME = re.compile(r"Cell In\s*\[(\d+)\],\s*line (\d+)")
 SCRUB_MIN_CHARS = 6
-HIGHLIGHT_CACHE_SIZE = 4096
-
-
-class CachedHighlight:
-    """nbconvert's `highlight_code` filter, memoized: most cells (prose, tests, demos) are the
-    same in every submission, and pygments was a third of the time of a feedback render."""
-
-    def __init__(self):
-        self.lexer = None  # the notebook's pygments lexer, set before each render
-        self._filters = {}
-        self._cache = {}
-
-    def __call__(self, source, language=None, metadata=None):
-        """Highlighted HTML, as nbconvert's Highlight2HTML(pygments_lexer=lexer) gives it."""
-        # Highlight2HTML reads only these from the cell metadata.
-        magics = metadata.get("magics_language") if metadata else None
-        key = (self.lexer, source, language, magics)
-        if key not in self._cache:
-            if self.lexer not in self._filters:
-                from nbconvert.filters.highlight import Highlight2HTML
-
-                self._filters[self.lexer] = Highlight2HTML(pygments_lexer=self.lexer)
-            if len(self._cache) >= HIGHLIGHT_CACHE_SIZE:
-                self._cache.clear()
-            self._cache[key] = self._filters[self.lexer](source, language, metadata)
-        return self._cache[key]
 
 
 def _frames_in_cell(output, execution_count) -> list[int] | None:
@@ -301,7 +275,9 @@ class FeedbackWriter:
         self.out_dir = out_dir  # its autograded/ holds the images a page may embed
         self._masters = None
         self._exporter = None
-        self._highlight = CachedHighlight()
+        from autograding.reports.feedback_exporter import CachedHighlight
+
+        self._highlight = CachedHighlight()  # shared by every page of the batch
         self._exporting = threading.Lock()  # the exporter is warmed in another thread (warm)
 
     def _master_cells(self, assignment: str):

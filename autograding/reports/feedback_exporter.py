@@ -1,4 +1,4 @@
-"""nbconvert's HTMLExporter without its BeautifulSoup pass, for feedback pages.
+"""nbconvert's HTMLExporter for feedback pages: no BeautifulSoup pass, each text rendered once.
 
 HTMLExporter.from_notebook_node renders the template, then parses the whole page with
 BeautifulSoup only to add three accessibility attributes and serializes it again: more than half
@@ -14,6 +14,9 @@ whoever opens the page (the instructor too). The policy lets only the template's
 scripts, and lets nothing load from the network except MathJax's own files, so student content
 can neither run code nor send anything anywhere (images must be inline `data:` URLs, as plots are).
 <meta> tags in the body are removed: a refresh tag would send the reader elsewhere.
+
+Most cells (prose, tests, demos) are the same in every submission of a batch: their markdown
+(FeedbackHTMLExporter.markdown2html) and highlighted code (CachedHighlight) are made once.
 """
 
 from __future__ import annotations
@@ -49,6 +52,7 @@ MATHJAX_CONFIG = (
 )
 NONE = "'none'"
 MARKDOWN_CACHE_SIZE = 4096
+HIGHLIGHT_CACHE_SIZE = 4096
 BODY_META = re.compile(r"<meta\b[^<>]*>", re.IGNORECASE)
 
 
@@ -143,6 +147,29 @@ def add_accessibility_attributes(page: str) -> str:
     start = notebook.end() if notebook else len(page)
     head = START_TAG.sub(lambda m: _accessible_tag(m, False), page[:start])
     return head + START_TAG.sub(lambda m: _accessible_tag(m, True), page[start:])
+
+
+class CachedHighlight:
+    """nbconvert's `highlight_code` filter, memoized: most cells (prose, tests, demos) are the
+    same in every submission, and pygments was a third of the time of a feedback render."""
+
+    def __init__(self):
+        self.lexer = None  # the notebook's pygments lexer, set before each render
+        self._filters = {}
+        self._cache = {}
+
+    def __call__(self, source, language=None, metadata=None):
+        """Highlighted HTML, as nbconvert's Highlight2HTML(pygments_lexer=lexer) gives it."""
+        # Highlight2HTML reads only these from the cell metadata.
+        magics = metadata.get("magics_language") if metadata else None
+        key = (self.lexer, source, language, magics)
+        if key not in self._cache:
+            if self.lexer not in self._filters:
+                self._filters[self.lexer] = Highlight2HTML(pygments_lexer=self.lexer)
+            if len(self._cache) >= HIGHLIGHT_CACHE_SIZE:
+                self._cache.clear()
+            self._cache[key] = self._filters[self.lexer](source, language, metadata)
+        return self._cache[key]
 
 
 class FeedbackHTMLExporter(HTMLExporter):

@@ -17,6 +17,7 @@ import os
 import shutil
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -70,13 +71,18 @@ def run_nbgrader(course: Path) -> None:
 
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory):
-    """(nbgrader's course folder, our output folder, our report): both graders, once."""
+    """(nbgrader's course folder, our output folder, our report): both graders, once, at the
+    same time (nbgrader's commands run one kernel after another, with waits: about 15 of the
+    45 s the two took in turn). Neither writes where the other reads: nbgrader works in a copy
+    of the course, ours reads the fixture and writes its own folder."""
     work = tmp_path_factory.mktemp("nbgrader-course")
     theirs = work / "nbgrader"
-    run_nbgrader(theirs)
-    settings = GradingSettings(workers=2, progress=False, check_masters=True,
-                               course_root=FIXTURE)
-    report = grade_submissions(FIXTURE / "submitted", work / "ours", settings)
+    with ThreadPoolExecutor(1) as pool:
+        nbgrader = pool.submit(run_nbgrader, theirs)
+        settings = GradingSettings(workers=2, progress=False, check_masters=True,
+                                   course_root=FIXTURE)
+        report = grade_submissions(FIXTURE / "submitted", work / "ours", settings)
+        nbgrader.result()  # its failure (an assertion) is raised here
     return theirs, work / "ours", report
 
 

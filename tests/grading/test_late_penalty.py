@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import nbformat
@@ -363,19 +364,27 @@ def test_plain_nbgrader_autograde_gives_the_same_penalties(tmp_path):
     course = course_with(tmp_path, config)
     students = [student for student in CLASS if student not in UNREADABLE]
     write_class(course / "submitted", students)
-    report = grade_submissions(course / "submitted", tmp_path / "graded", course_root=course,
-                               progress=False, workers=1,
-                               limits=Limits(cell_timeout=30, notebook_timeout=90))
-    ours = penalties(report.db_url)
     env = {**os.environ, "LINREG_EXCHANGE_ROOT": str(tmp_path / "exchange"),
            "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ["PATH"]])}
     env.pop("NBGRADER_EXECUTION", None)
     nbgrader = str(Path(sys.executable).with_name("nbgrader"))
-    for args in (["generate_assignment", ASSIGNMENT, "--force"],
-                 ["autograde", ASSIGNMENT, "--force"]):
-        run = subprocess.run([nbgrader, *args], cwd=course, env=env, capture_output=True,
-                             text=True, timeout=600)
-        assert run.returncode == 0, run.stdout + run.stderr
+
+    def plain_nbgrader():
+        for args in (["generate_assignment", ASSIGNMENT, "--force"],
+                     ["autograde", ASSIGNMENT, "--force"]):
+            run = subprocess.run([nbgrader, *args], cwd=course, env=env, capture_output=True,
+                                 text=True, timeout=600)
+            assert run.returncode == 0, run.stdout + run.stderr
+
+    # Both graders at once (nbgrader mostly starts processes and waits): nbgrader writes into
+    # the course folder, this grader only reads its source/ and submitted/.
+    with ThreadPoolExecutor(1) as pool:
+        theirs_done = pool.submit(plain_nbgrader)
+        report = grade_submissions(course / "submitted", tmp_path / "graded",
+                                   course_root=course, progress=False, workers=1,
+                                   limits=Limits(cell_timeout=30, notebook_timeout=90))
+        theirs_done.result()
+    ours = penalties(report.db_url)
     theirs = penalties(f"sqlite:///{course / 'gradebook.db'}")
     assert theirs == ours == {student: CLASS[student][2] for student in students}
     with Gradebook(f"sqlite:///{course / 'gradebook.db'}", ANY_COURSE) as gb:

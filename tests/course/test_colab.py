@@ -10,6 +10,7 @@ import shutil
 import subprocess
 import sys
 import warnings
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import nbformat
@@ -358,12 +359,23 @@ def test_setup_cell_in_colab_installs_the_course_and_keeps_colabs_stack(colab_se
     assert added - {"linreg-course"} <= allowed
 
 
+@pytest.fixture(scope="session")
+def colab_notebook_runs(colab_kernel, colab_setup_run):
+    """{assignment id: future of its filled student notebook run in the Colab-like runtime}
+    once the setup cell has installed the course: two at a time, each in a kernel of its own
+    (one runs on one core; the 2-core machine took 100 s for the six one after another)."""
+    pool = ThreadPoolExecutor(2)
+    yield {aid: pool.submit(run_in_colab, filled_student_notebook(aid), colab_kernel)
+           for aid in released_ids()}
+    pool.shutdown(cancel_futures=True)
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("assignment_id", released_ids())
 def test_student_notebook_with_reference_answers_passes_in_colab(
-    assignment_id, colab_kernel, colab_setup_run
+    assignment_id, colab_notebook_runs
 ):
-    nb = run_in_colab(filled_student_notebook(assignment_id), colab_kernel)
+    nb = colab_notebook_runs[assignment_id].result()  # its error, if any, is raised here
     tests = graded_test_cells(nb)
     assert tests
     for cell in tests:

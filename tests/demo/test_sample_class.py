@@ -2,9 +2,12 @@
 
 One session fixture builds the class from the masters (reference runs are cached in
 ~/.cache/linreg-course/oracle) and one grades it with the pipeline, 2 workers, 10 s per cell.
+The same batch shows that the masters' answers are not flagged and that the demo's patching
+student earns nothing (it was a batch of its own in tests/grading/test_patched_tests.py).
 """
 
 import hashlib
+import html
 import json
 import math
 import shutil
@@ -18,6 +21,7 @@ from autograding.demo import (
     SINGLE_STUDENTS,
     available_assignments,
     grade_table,
+    load_assignments,
     make_sample_class,
     sandboxed,
 )
@@ -27,6 +31,8 @@ pytestmark = pytest.mark.slow
 FIXTURE = Path(__file__).parents[1] / "fixtures" / "colab_saved_example.ipynb"
 FIXTURE_STUDENT = "colab_fixture"
 FIXTURE_ASSIGNMENT = "05_mse_gradients"
+# One more student: the wrong answers the patching student hands in, without the patch.
+WRONG_STUDENT = "plain_wrong"
 
 
 def tree_hashes(root: Path) -> dict[str, str]:
@@ -47,6 +53,8 @@ def sample(tmp_path_factory):
 def graded(sample, tmp_path_factory):
     """The class (plus the Colab fixture as one more student) graded once."""
     from autograding.api import grade_submissions
+    from autograding.course.release import NOTEBOOKS_DIR
+    from autograding.demo.assignments import notebook_text, one_off_answers
     from autograding.engine.limits import Limits
 
     submitted = sample.submitted_dir
@@ -54,11 +62,21 @@ def graded(sample, tmp_path_factory):
         target = submitted / FIXTURE_STUDENT / FIXTURE_ASSIGNMENT
         target.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(FIXTURE, target / f"{FIXTURE_ASSIGNMENT}.ipynb")
+    name = _patcher(sample).assignment
+    (a,) = load_assignments(assignments=[name], released_dir=NOTEBOOKS_DIR).values()
+    target = submitted / WRONG_STUDENT / name / f"{name}.ipynb"
+    target.parent.mkdir(parents=True)
+    target.write_text(notebook_text(one_off_answers(a)))
     before = tree_hashes(submitted)
     limits = Limits(cell_timeout=10.0, notebook_timeout=120.0, memory_bytes=int(2.5 * 2**30))
     out = tmp_path_factory.mktemp("graded")
     report = grade_submissions(submitted, out, workers=2, limits=limits, progress=False)
     return report, before, tree_hashes(submitted)
+
+
+def _patcher(sample):
+    """The sample student who replaces what the tests compare with (kind patch_tests)."""
+    return next(s for s in sample.submissions if s.kind == "patch_tests")
 
 
 def test_roster_covers_every_case(sample):
@@ -219,3 +237,25 @@ def test_only_the_patching_hand_in_is_flagged_and_it_scores_as_without_the_patch
     assert sample.expected[key] < sample.max_scores[key[1]]
     assert {"torch.allclose", "fractions.Fraction.__eq__", "builtins.isinstance"} <= set(
         report.results[key].replaced)
+
+
+def test_the_masters_are_not_flagged_and_the_demo_s_patch_earns_nothing(sample, graded):
+    """The correct student's notebooks (the masters' answers) get full marks and no flag; the
+    patching student scores what its answers score without the patch, nothing, and its
+    feedback names what it replaced."""
+    report, _, _ = graded
+    for name, max_score in sample.max_scores.items():
+        result = report.results[(FULL_STUDENTS[0][0], name)]
+        assert (result.total, result.replaced) == (max_score, []), (name, result.comments)
+    patcher = _patcher(sample)
+    name = patcher.assignment
+    assert report.results[(WRONG_STUDENT, name)].replaced == []
+    cheat = report.results[(patcher.student, name)]
+    assert cheat.total == report.results[(WRONG_STUDENT, name)].total == 0
+    assert {"torch.allclose", "torch.equal", "numpy.allclose", "math.isclose",
+            "fractions.Fraction.__eq__", "builtins.abs", "builtins.all",
+            "builtins.isinstance"} <= set(cheat.replaced)
+    from autograding.reports.feedback import feedback_path
+
+    page = feedback_path(report.out_dir, patcher.student, name, name)
+    assert html.escape("torch.allclose") in page.read_text()

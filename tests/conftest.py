@@ -43,3 +43,29 @@ def d2l():
         sys.modules["torchvision.transforms"] = stand_in.transforms
     d2l_torch = pytest.importorskip("d2l.torch", reason="d2l is installed by `make` (no-deps)")
     return d2l_torch
+
+
+# What the fork-servers import before forking for the course's notebooks and for nothing else
+# (autograding.engine.forkserver.DEFAULT_PRELOAD): 3-4 s of every batch's start.
+COURSE_LIBRARIES = ("numpy", "torch", "matplotlib")
+
+
+@pytest.fixture(scope="module", autouse=True)
+def preload_without_the_course_libraries(request):
+    """Modules marked `without_course_libraries` grade only notebooks that import none of
+    COURSE_LIBRARIES (grading_helpers' squares course): their batches' fork-servers preload
+    the rest of the default list, set as $AUTOGRADING_PRELOAD (README: the modules the
+    fork-server imports before forking), as a course without torch would set it. Those
+    modules start 30-40 batches; test_grade and test_master_check took 153-164 s with torch
+    preloaded, 57-64 s without. The default list stays tested by every batch of the course's
+    own notebooks (the sample class, exchange, feedback, nbgrader-course tests), by
+    test_hostile_batch and by the engine's tests."""
+    if request.node.get_closest_marker("without_course_libraries") is None:
+        yield
+        return
+    from autograding.engine.forkserver import DEFAULT_PRELOAD
+
+    rest = [name for name in DEFAULT_PRELOAD if name.split(".")[0] not in COURSE_LIBRARIES]
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("AUTOGRADING_PRELOAD", ",".join(rest))
+        yield

@@ -36,7 +36,8 @@ from autograding.cli import main
 from autograding.engine.limits import Limits
 from autograding.reports.grades_csv import NBGRADER_COLUMNS
 
-pytestmark = pytest.mark.slow
+# Its courses' notebooks import none of torch, numpy, matplotlib (tests/conftest.py).
+pytestmark = [pytest.mark.slow, pytest.mark.without_course_libraries]
 LIMITS = Limits(cell_timeout=20, notebook_timeout=60)
 
 

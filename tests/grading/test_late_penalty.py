@@ -41,8 +41,10 @@ from autograding.reports.feedback import FeedbackWriter, late_lines
 from autograding.reports.grades_csv import grade_rows
 from autograding.reports.summary import summary_table
 
-# nbgrader's add_submission warns on every new submission (grade_batch silences it too).
-pytestmark = pytest.mark.filterwarnings("ignore:.*not in session.*")
+# nbgrader's add_submission warns on every new submission (grade_batch silences it too). Its
+# course's notebooks import none of torch, numpy, matplotlib (tests/conftest.py).
+pytestmark = [pytest.mark.filterwarnings("ignore:.*not in session.*"),
+              pytest.mark.without_course_libraries]
 KIT_CONFIG = Path(__file__).resolve().parents[2] / "autograding" / "nbgrader_config.py"
 DUE_TEXT = "2026-12-07 23:59 Europe/Berlin"
 DUE = dt.datetime(2026, 12, 7, 22, 59)  # the same moment in UTC (Berlin is UTC+1 in December)

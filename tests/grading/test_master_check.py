@@ -8,7 +8,8 @@ from grading_helpers import build_course, master_notebook, student_notebook, wri
 from autograding import GradingSettings, Limits, grade_submissions
 from autograding.grading.master_check import CACHE_NAME
 
-pytestmark = pytest.mark.slow
+# Its course's notebooks import none of torch, numpy, matplotlib (tests/conftest.py).
+pytestmark = [pytest.mark.slow, pytest.mark.without_course_libraries]
 SETTINGS = GradingSettings(workers=1, progress=False, check_masters=True,
                            limits=Limits(cell_timeout=20, notebook_timeout=60))
 

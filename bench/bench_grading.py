@@ -26,6 +26,7 @@ import datetime as dt
 import json
 import os
 import platform
+import resource
 import shutil
 import statistics
 import subprocess
@@ -78,6 +79,7 @@ class Run:
     theirs: float  # s, nbgrader autograde
     ours: float  # s, grade_submissions
     ran: float  # s, the notebooks' own executions in our workers, summed
+    cpu: tuple[float, float]  # s of CPU (user + system) of nbgrader's and our process trees
     sandbox: str
     problems: tuple[str, ...]  # per-cell scores that differ
     load: tuple[float, float]  # 1-minute load average before and after
@@ -148,20 +150,28 @@ def run_nbgrader(template: Path, submitted: Path, copy: Path) -> tuple[float, di
     shutil.copytree(template, copy)
     (copy / "nbgrader_config.py").write_text(NBGRADER_CONFIG.format(root=str(copy)))
     shutil.copytree(submitted, copy / "submitted")
-    started = time.monotonic()
+    started, cpu = time.monotonic(), children_cpu()
     _run([_nbgrader(), "autograde", "*"], copy)
     seconds = time.monotonic() - started
-    return seconds, gradebook_scores(copy / "gradebook.db")
+    return seconds, gradebook_scores(copy / "gradebook.db"), children_cpu() - cpu
 
 
 def run_ours(submitted: Path, out: Path, workers: int) -> tuple[float, dict, dict]:
     """This grader in a fresh process: time the whole command."""
-    started = time.monotonic()
+    started, cpu = time.monotonic(), children_cpu()
     result = _run([sys.executable, "-c", OURS, str(submitted), str(out), str(workers),
                    str(COURSE_ROOT)], REPO_ROOT)
     seconds = time.monotonic() - started
     info = json.loads(result.stdout.strip().splitlines()[-1])
+    info["cpu"] = children_cpu() - cpu
     return seconds, gradebook_scores(out / "gradebook.db"), info
+
+
+def children_cpu() -> float:
+    """s of CPU used so far by the ended child processes and everything they waited for (a
+    grader's kernels, workers and zygote): what a run needs of the machine, load aside."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def _nbgrader() -> str:
@@ -193,11 +203,11 @@ def time_both(work: Path, template: Path, submitted: Path, turn: int, workers: i
     ours_first = turn % 2 == 1
     if ours_first:
         ours_s, ours, info = run_ours(submitted, work / f"ours-{turn}", workers)
-    theirs_s, theirs = run_nbgrader(template, submitted, work / f"nbgrader-{turn}")
+    theirs_s, theirs, theirs_cpu = run_nbgrader(template, submitted, work / f"nbgrader-{turn}")
     if not ours_first:
         ours_s, ours, info = run_ours(submitted, work / f"ours-{turn}", workers)
-    return Run(theirs_s, ours_s, info["ran"], info["sandbox"], tuple(compare(theirs, ours)),
-               (load_before, os.getloadavg()[0]))
+    return Run(theirs_s, ours_s, info["ran"], (theirs_cpu, info["cpu"]), info["sandbox"],
+               tuple(compare(theirs, ours)), (load_before, os.getloadavg()[0]))
 
 
 def spread(values: list[float]) -> str:
@@ -222,6 +232,9 @@ def bench_class(work: Path, assignments: list[str], students: int, args) -> list
               f"notebooks' own runs {run.ran:5.1f} s; scores "
               f"{'identical' if not run.problems else 'DIFFER'}; load {run.load[0]:.1f} -> "
               f"{run.load[1]:.1f}", flush=True)
+        print(f"    CPU: nbgrader {run.cpu[0]:6.1f} s, this grader {run.cpu[1]:5.1f} s "
+              f"({run.cpu[1] / os.cpu_count():.1f} s on each of {os.cpu_count()} cores)",
+              flush=True)
         for line in run.problems:
             print("    " + line)
     target = TARGETS.get(students) if tuple(assignments) == ISSUE_10_ASSIGNMENTS else None

@@ -43,13 +43,14 @@ print("speedup:", round(speedup))
         "grid_losses": '''\
 def grid_losses(x, y, w_values, b_values):
     """Mean squared error of w x + b for every (b, w) on the grid: shape (len(b), len(w))."""
-    # The square expanded: five means over the examples, then an (m, k) grid.
-    mean_x, mean_y = x.mean(), y.mean()
-    mean_xx, mean_xy, mean_yy = (x * x).mean(), (x * y).mean(), (y * y).mean()
+    # The square expanded, mean((y_hat - y)^2) = mean(y_hat^2) + mean(y^2) - 2 mean(y_hat y),
+    # from five means over the examples: no (m, k, n) tensor.
     w = w_values.reshape(1, -1)  # slopes along the columns
     b = b_values.reshape(-1, 1)  # intercepts along the rows
-    return (w**2 * mean_xx + 2 * w * b * mean_x + b**2
-            - 2 * w * mean_xy - 2 * b * mean_y + mean_yy)
+    mean_x, mean_y = x.mean(), y.mean()
+    mean_y_hat_squared = w**2 * (x * x).mean() + 2 * w * b * mean_x + b**2
+    mean_y_hat_y = w * (x * y).mean() + b * mean_y
+    return mean_y_hat_squared + (y * y).mean() - 2 * mean_y_hat_y
 ''',
     },
     "02_linreg_scratch": {

@@ -91,7 +91,7 @@ lab: $(INSTALLED)
 	$(BIN)/jupyter lab --ServerApp.root_dir=notebooks $(LAB_ROOT_FLAG) $(LAB_ARGS)
 
 # Instructors: started inside autograding/ so the formgrader (Nbgrader > Formgrader, or
-# /formgrader) reads autograding/nbgrader_config.py and lists the five assignments.
+# /formgrader) reads autograding/nbgrader_config.py and lists every assignment in source/.
 lab-instructor: $(INSTALLED)
 	cd autograding && ../$(BIN)/jupyter lab $(LAB_ROOT_FLAG) $(LAB_ARGS)
 

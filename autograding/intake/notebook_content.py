@@ -28,6 +28,8 @@ def notebook_problem(data: bytes) -> str:
         # Some of json's messages end in "at" ("Unterminated string starting at"): one "at".
         where = f"line {err.lineno} column {err.colno}"
         return f"not JSON ({err.msg.removesuffix(' at')} at {where})"
+    except RecursionError:  # thousands of nested [ or {: json gives up, as the grader does
+        return "not a notebook (JSON nested too deeply to read)"
     if not isinstance(nb, dict) or "nbformat" not in nb:
         return "JSON but not a notebook (no 'nbformat' field)"
     version = nb.get("nbformat")
@@ -41,21 +43,28 @@ def notebook_problem(data: bytes) -> str:
     return ""
 
 
+def _field(value, key: str) -> dict:
+    """value[key] when value is a dict and that is a dict too, else {} (a hand-edited
+    notebook may hold a list, a string or a number anywhere)."""
+    found = value.get(key) if isinstance(value, dict) else None
+    return found if isinstance(found, dict) else {}
+
+
 def content_assignment(data: bytes, ids: tuple, grade_ids: dict) -> tuple[str, str]:
     """(assignment recognised from the notebook's content or "", corruption description)."""
     problem = notebook_problem(data)
     if problem:
         return "", problem
-    nb = json.loads(data.decode("utf-8"))
-    colab_name = str(nb.get("metadata", {}).get("colab", {}).get("name", ""))
+    nb = json.loads(data.decode("utf-8-sig"))
+    colab_name = _field(_field(nb, "metadata"), "colab").get("name")
+    colab_name = colab_name if isinstance(colab_name, str) else ""
     found = find_assignment(NOTEBOOK_SUFFIX.sub("", colab_name), ids)[0] if colab_name else ""
     if found:
         return found, ""
-    present = {
-        cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
-        for cell in nb.get("cells", [])
-        if isinstance(cell, dict) and isinstance(cell.get("metadata"), dict)
-    } - {None}
+    # Any JSON may stand where a notebook has a dict or a string: only strings are grade ids.
+    found_ids = (_field(_field(cell, "metadata"), "nbgrader").get("grade_id")
+                 for cell in nb["cells"])
+    present = {grade_id for grade_id in found_ids if isinstance(grade_id, str)}
     scores = sorted(((len(present & known), a) for a, known in grade_ids.items()), reverse=True)
     if scores and scores[0][0] > 0 and (len(scores) == 1 or scores[1][0] < scores[0][0]):
         return scores[0][1], ""

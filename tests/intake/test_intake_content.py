@@ -62,3 +62,44 @@ def test_content_names_the_assignment_only_when_one_master_matches_best():
     assert content_assignment(json.dumps(colab).encode(), ids, grade_ids) == (
         "05_mse_gradients", "")
     assert content_assignment(b"", ids, grade_ids) == ("", "empty file")
+
+
+def _reshaped(change) -> bytes:
+    nb = json.loads(notebook_bytes("odd", ("linreg_answer",)))
+    change(nb)
+    return json.dumps(nb).encode()
+
+
+@pytest.mark.parametrize(
+    ("content", "flag"),
+    [
+        # Valid JSON where a notebook has a dict or a string: intake crashed on each of these
+        # (AttributeError, TypeError), and with it the whole class's intake.
+        (_reshaped(lambda nb: nb["cells"][1]["metadata"].update(nbgrader="hello")), None),
+        (_reshaped(lambda nb: nb["cells"][1]["metadata"]["nbgrader"].update(grade_id=["x"])),
+         None),
+        (_reshaped(lambda nb: nb.update(metadata=["x"])), None),
+        (_reshaped(lambda nb: nb.update(metadata={"colab": {"name": 5}})), None),
+        # A byte-order mark, as some editors save: json.loads of the text failed.
+        (b"\xef\xbb\xbf" + notebook_bytes("bom"), None),
+        # Nested deeper than json reads: RecursionError.
+        (b'{"nbformat": 4, "cells": [], "metadata": ' + b"[" * 100_000 + b"]" * 100_000 + b"}",
+         "nested too deeply"),
+    ],
+    ids=["nbgrader-string", "grade-id-list", "metadata-list", "colab-name-number", "bom",
+         "deep-json"],
+)
+def test_odd_but_valid_json_is_taken_without_stopping_the_intake(tmp_path, content, flag):
+    uploads = tmp_path / "export"
+    write(uploads, "alice_05_mse_gradients.ipynb", content)
+    write(uploads, "bob_05_mse_gradients.ipynb", notebook_bytes("bob"))
+    submitted = tmp_path / "submitted"
+    report = intake_uploads(uploads, submitted, echo=False)
+    assert sorted(e.action for e in report.entries) == ["renamed", "renamed"]
+    assert submitted_file(submitted, "alice", "05_mse_gradients").read_bytes() == content
+    assert submitted_file(submitted, "bob", "05_mse_gradients").is_file()
+    (alice,) = [e for e in report.entries if "alice" in str(e.source)]
+    if flag:
+        assert any(flag in f for f in alice.flags), alice.flags
+    ids = ("02_linreg_scratch", "05_mse_gradients")
+    assert content_assignment(content, ids, {i: {"linreg_answer"} for i in ids})[0] == ""

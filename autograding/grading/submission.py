@@ -95,7 +95,13 @@ def parse_notebook(data: bytes, name: str) -> tuple[nbformat.NotebookNode, list[
             f"{name}: notebook format {version!r} is not supported (expected 4); open it in a "
             "current Jupyter or Colab, save and submit again"
         )
-    return rebuild_notebook(raw, name), comments
+    try:
+        return rebuild_notebook(raw, name), comments
+    except RecursionError as err:  # json reads ~1000 levels; copying them needs more
+        raise SubmissionError(
+            f"{name}: not a notebook (its data is nested too deeply to read); start from a "
+            "fresh copy of the assignment, paste your answers in and submit again"
+        ) from err
 
 
 def _text(value) -> str:

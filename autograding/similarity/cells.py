@@ -50,6 +50,12 @@ def _nbgrader(cell) -> dict:
     return meta if isinstance(meta, dict) else {}
 
 
+def _grade_id(cell) -> str:
+    """A cell's nbgrader grade id, "" when missing or not a string."""
+    grade_id = _nbgrader(cell).get("grade_id")
+    return grade_id if isinstance(grade_id, str) else ""
+
+
 def released_copy(master: nbformat.NotebookNode, assignment: str, config=None
                   ) -> nbformat.NotebookNode:
     """The student copy of a master: solutions replaced by the stub, hidden tests removed
@@ -99,8 +105,9 @@ def _header(label: str) -> str:
 def answer_cells(nb, master: MasterAnswers) -> AnswerCode:
     """The answer cells of a parsed student notebook, matched to the master."""
     wanted = set(master.answer_ids)
-    chosen = [(_nbgrader(cell)["grade_id"], cell.source) for cell in nb.cells
-              if cell.cell_type == "code" and _nbgrader(cell).get("grade_id") in wanted]
+    # A grade id is any JSON the student saved (a list is unhashable): only strings match.
+    chosen = [(_grade_id(cell), cell.source) for cell in nb.cells
+              if cell.cell_type == "code" and _grade_id(cell) in wanted]
     by_content = not chosen
     if by_content:
         chosen = [(f"cell {number}", cell.source)

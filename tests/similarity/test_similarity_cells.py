@@ -91,3 +91,23 @@ def test_a_course_with_its_own_stub_and_delimiters_is_released_with_them():
     stubbed = [m for m in masters if m.answer_ids]
     assert stubbed and all("raise NotImplementedError('no answer yet')" in m.boilerplate
                            for m in stubbed)
+
+
+def test_odd_grade_ids_and_deep_metadata_do_not_stop_the_report(tmp_path, master):
+    """A grade id saved as a list raised TypeError (unhashable) and metadata nested too deep
+    to copy raised RecursionError: either stopped `similarity` for the whole class."""
+    nb = student_notebook(BEN)
+    first, second = [cell for cell in nb.cells if cell.cell_type == "code"][:2]
+    first.metadata["nbgrader"] = {"grade_id": ["x"], "solution": True}
+    second.metadata["nbgrader"] = "hello"
+    assert answer_cells(nb, master).text  # the other answers are still compared
+    deep = json.loads(nbformat.writes(student_notebook(BEN)))
+    nested = 1
+    for _ in range(700):
+        nested = [nested]
+    deep["cells"][0]["metadata"]["extra"] = nested
+    deep["cells"][0]["metadata"].setdefault("nbgrader", {})["extra"] = nested
+    path = tmp_path / "deep.ipynb"
+    path.write_text(json.dumps(deep))
+    with pytest.raises(SubmissionError, match="nested too deeply"):
+        read_answers(path, master)

@@ -206,6 +206,8 @@ class NotebookRun:
         kc = self.kc
         cell.execution_count = None
         source, expressions, token = marked_source(cell)
+        if token is not None:
+            self.patches.before_test(self)
         check = self.patches.ask(cell.source, expressions) if token is not None else None
         msg_id = kc.execute(source, store_history=True, allow_stdin=False,
                             stop_on_error=False, user_expressions=expressions)

@@ -35,12 +35,22 @@ WATCHED_CLASSES = (("torch", "Tensor"), ("fractions", "Fraction"), ("abc", "ABCM
 # Rebound by the kernel itself: ipykernel's display hook sets builtins._ to the last result.
 KERNEL_OWNED = {"builtins": frozenset({"_"})}
 MAX_NAMES = 20
+# IPython's lists of code transformers, (owner, list): whatever is in them rewrites every
+# later cell, tests included (one that turns `assert` into `pass` passes every test, and the
+# test still reaches its last line). Put back before each test cell, and named.
+SHELL_LISTS = (("shell", "ast_transformers"), ("shell", "input_transformers_post"),
+               ("manager", "cleanup_transforms"), ("manager", "line_transforms"),
+               ("manager", "token_transformers"))
 
 # label -> (module or class, {name: object}); of a module only its functions, classes and
 # modules (its data, flags and constants, may change legitimately), of a class everything.
 _record: dict[str, tuple[object, dict]] = {}
 _modules: dict[str, object] = {}  # module name -> the module sys.modules held at capture
 _vars = vars  # taken at import, before any student code: the check does not call a new one
+# The kernel's shell and its transformer manager at capture, and each list with its contents.
+_shell: dict[str, object] = {}
+_lists: dict[tuple[str, str], tuple[list, list]] = {}
+_restored: list[str] = []  # the lists restore_transformers() had to put back
 
 
 def capture(reference_modules=()) -> str:
@@ -72,7 +82,52 @@ def capture(reference_modules=()) -> str:
         cls = getattr(_modules.get(module_name) or sys.modules.get(module_name), class_name, None)
         if isinstance(cls, type):
             _record[f"{module_name}.{class_name}"] = (cls, dict(vars(cls)))
+    _capture_shell()
     return "\n".join(problems)
+
+
+def _capture_shell() -> None:
+    """Record the running IPython shell's transformer lists (nothing outside IPython)."""
+    _shell.clear()
+    _lists.clear()
+    _restored.clear()
+    ipython = sys.modules.get("IPython")
+    shell = ipython.get_ipython() if ipython is not None else None
+    if shell is None:
+        return
+    _shell.update(shell=shell, manager=getattr(shell, "input_transformer_manager", None))
+    for owner, name in SHELL_LISTS:
+        found = getattr(_shell[owner], name, None)
+        if isinstance(found, list):
+            _lists[owner, name] = (found, list(found))
+
+
+def _changed_lists() -> list[str]:
+    """The transformer lists that differ from the record (replaced, or other contents)."""
+    changed = []
+    if _shell and getattr(_shell["shell"], "input_transformer_manager", None) is not \
+            _shell["manager"]:
+        changed.append("IPython's input_transformer_manager")
+    for (owner, name), (original, contents) in _lists.items():
+        now = getattr(_shell[owner], name, None)
+        if now is not original or len(now) != len(contents) or \
+                any(a is not b for a, b in zip(now, contents)):
+            changed.append(f"IPython's {name}")
+    return changed
+
+
+def restore_transformers() -> str:
+    """Put the recorded transformer lists (and manager) back, noting what had changed; run
+    just before each test cell, so the test runs as written. Returns ''."""
+    for name in _changed_lists():
+        if name not in _restored:
+            _restored.append(name)
+    if _shell:
+        _shell["shell"].input_transformer_manager = _shell["manager"]
+    for (owner, name), (original, contents) in _lists.items():
+        original[:] = contents
+        setattr(_shell[owner], name, original)
+    return ""
 
 
 def replaced(bindings=(), namespace=None) -> list[str]:
@@ -94,6 +149,8 @@ def replaced(bindings=(), namespace=None) -> list[str]:
         if label not in _modules:  # a class
             found += [f"{label}.{key} (added)" for key in now if key not in original]
     found += _torch_modes()
+    found += [f"{name} (changed; restored before each test)"
+              for name in dict.fromkeys([*_restored, *_changed_lists()])]
     for name, module, attribute in bindings:
         if module in _record and namespace is not None:
             reference = _record[module][1].get(attribute)
@@ -141,6 +198,11 @@ def capture_expression(reference_modules) -> str:
     """The user expression that runs capture in the kernel."""
     return (f"__import__({MODULE!r}, fromlist=['capture'])"
             f".capture({tuple(reference_modules)!r})")
+
+
+def restore_expression() -> str:
+    """The user expression that runs restore_transformers in the kernel."""
+    return f"__import__({MODULE!r}, fromlist=['restore_transformers']).restore_transformers()"
 
 
 def check_expression(token: str, bindings=()) -> str:

@@ -17,6 +17,7 @@ from autograding.engine.patch_check import (
     read_answer,
     read_report,
     reference_bindings,
+    restore_expression,
 )
 
 # s for the kernel to import the reference modules and record the originals, and to answer
@@ -46,6 +47,11 @@ class PatchWatch:
             run.messages.append("the tests' references could not be imported before the first "
                                 f"cell: {'; '.join(text.splitlines())}")
         self.watching = True
+
+    def before_test(self, run) -> None:
+        """Just before a test cell: IPython's transformers back as recorded (named later)."""
+        if self.watching:
+            silent(run, {"restore": restore_expression()}, CHECK_TIMEOUT)
 
     def ask(self, source: str, expressions: dict) -> str | None:
         """Add the check to a test cell's user expressions; its token (None: no check)."""

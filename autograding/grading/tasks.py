@@ -15,7 +15,8 @@ from autograding.grading.submission import SubmissionError, read_bytes_safely
 # 3: the kernel gets the files beside the notebook; the fingerprint covers them.
 # 4: the executor checks what a notebook replaced of what tests compare with (a flag).
 # 5: a restored test cell goes after the master's plain code cells before it (a training run).
-PIPELINE_VERSION = "5"
+# 6: IPython's transformer lists are put back before each test cell (a notebook's are flagged).
+PIPELINE_VERSION = "6"
 TIMESTAMP_BYTES = 200  # nbgrader's timestamp.txt holds one date
 
 

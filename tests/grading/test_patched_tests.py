@@ -55,6 +55,14 @@ def _notebook(answer: str, last: str = ""):
 REBIND = ("import types\n\n\ndef root(x):\n    # called by the test: rebinds the test's name\n"
           "    globals()['_math'] = types.SimpleNamespace(isclose=lambda *args: True)\n"
           "    return x / 2\n")
+# Every later cell rewritten so that its asserts do nothing: the test still reaches its last
+# line (the ran marker), so before the restore both of these got full marks, unflagged.
+STRIP_ASSERTS_AST = ("import ast\n\n\nclass _NoAssert(ast.NodeTransformer):\n"
+                     "    def visit_Assert(self, node):\n        return ast.Pass()\n\n\n"
+                     "get_ipython().ast_transformers.append(_NoAssert())\n")
+STRIP_ASSERTS_TEXT = ("get_ipython().input_transformers_cleanup.append(\n"
+                      "    lambda lines: [line.replace('assert ', 'assert True or ')\n"
+                      "                   for line in lines])\n")
 STUDENTS = {
     "honest": _notebook("def root(x):\n    ### BEGIN SOLUTION\n    return x ** 0.5\n"
                         "    ### END SOLUTION\n"),
@@ -62,6 +70,8 @@ STUDENTS = {
     "patches": _notebook(PATCH + WRONG),
     "patches_then_restores": _notebook(PATCH + WRONG, last="math.isclose = _isclose\n"),
     "rebinds_the_reference": _notebook(REBIND),
+    "strips_asserts": _notebook(STRIP_ASSERTS_AST + WRONG),
+    "rewrites_asserts": _notebook(STRIP_ASSERTS_TEXT + WRONG),
 }
 
 
@@ -87,7 +97,7 @@ def test_references_keep_points_from_a_patch_and_plain_tests_do_not(tiny):
     totals = {student: report.results[(student, ASSIGNMENT)].total for student in STUDENTS}
     # The plain test is fooled by the patch (1 point); the one with a reference is not.
     assert totals == {"honest": 3, "wrong": 0, "patches": 1, "patches_then_restores": 1,
-                      "rebinds_the_reference": 2}
+                      "rebinds_the_reference": 2, "strips_asserts": 0, "rewrites_asserts": 0}
 
 
 def test_every_replacement_is_flagged_and_nothing_else(tiny):
@@ -96,7 +106,10 @@ def test_every_replacement_is_flagged_and_nothing_else(tiny):
     assert flagged == {
         "honest": [], "wrong": [], "patches": ["math.isclose"],
         "patches_then_restores": ["math.isclose"],  # seen by the check after each test
-        "rebinds_the_reference": ["_math (the test's course_utils.reference._math)"]}
+        "rebinds_the_reference": ["_math (the test's course_utils.reference._math)"],
+        "strips_asserts": ["IPython's ast_transformers (changed; restored before each test)"],
+        "rewrites_asserts": [
+            "IPython's cleanup_transforms (changed; restored before each test)"]}
 
 
 def test_the_flag_reaches_gradebook_csv_feedback_and_summary(tiny):
@@ -107,7 +120,8 @@ def test_the_flag_reaches_gradebook_csv_feedback_and_summary(tiny):
                           "submitted_assignment.id JOIN student ON "
                           "submitted_assignment.student_id = student.id").fetchall()
     assert {student for student, flag in rows if flag} == {
-        "patches", "patches_then_restores", "rebinds_the_reference"}
+        "patches", "patches_then_restores", "rebinds_the_reference", "strips_asserts",
+        "rewrites_asserts"}
     with open(out / "grades.csv", newline="") as fh:
         flags = {row["student_id"]: row["flags"] for row in csv.DictReader(fh)}
     assert flags["patches"] == "replaced math.isclose" and flags["honest"] == ""

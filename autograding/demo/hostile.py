@@ -104,12 +104,17 @@ def kill_midway(ctx: SubmissionContext) -> SampleSubmission:
 
 
 def skip_tests(ctx: SubmissionContext) -> SampleSubmission:
-    """Every cell after the middle answer emptied by an input transformer."""
+    """Correct answers, and an input transformer that empties every later cell, tests too."""
     a = ctx.assignment
     nb = fill(a)
     set_answer(a, nb, ctx.middle, a.solution(ctx.middle) + payloads.skip_tests())
-    return _stopped(ctx, nb, ctx.middle, f"empties every cell after answer {ctx.middle!r} (the "
-                    "tests too) with an input transformer")
+    # The grader puts IPython's transformers back before each test: the tests run as written
+    # (the answers, correct, score) and the notebook is flagged for the change.
+    sub = ctx.notebook(nb, "correct", f"adds an input transformer after answer {ctx.middle!r} "
+                       "that empties every later cell (the tests too): removed before each "
+                       "test, scored as written, flagged")
+    sub.flagged = True
+    return sub
 
 
 def delete_tests(ctx: SubmissionContext) -> SampleSubmission:

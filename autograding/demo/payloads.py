@@ -158,8 +158,8 @@ def million_lines(**_) -> str:
 def skip_tests() -> str:
     """Empties every later cell through an IPython input transformer."""
     # The one-line way to make every later test raise nothing: IPython runs each later cell
-    # through this transformer, which empties it. The grader checks that each test cell
-    # reaches its last line.
+    # through this transformer, which empties it. The grader puts IPython's transformer lists
+    # back before each test cell (and checks that each test cell reaches its last line).
     return "\nget_ipython().input_transformers_cleanup.append(lambda lines: [])\n"
 
 

@@ -103,7 +103,7 @@ def test_expected_scores_follow_the_rules(sample):
     zero_kinds = ("not_json", "empty_file", "text_file", "missing_notebook",
                   "wrong_name")
     full_kinds = ("alternative", "delete_tests", "million_lines", "display_flood",
-                  "extra_files", "odd_names", "colab_saved", "nbformat3")
+                  "extra_files", "odd_names", "colab_saved", "nbformat3", "skip_tests")
     for kind in zero_kinds:
         assert all(expected[key] == 0 for key in by_kind[kind]), kind
     for kind in full_kinds:
@@ -114,9 +114,8 @@ def test_expected_scores_follow_the_rules(sample):
     for kind in FIRST_ANSWER_HOSTILE:
         for key in by_kind[kind]:
             assert expected[key] < sample.max_scores[key[1]], kind
-    for kind in ("kill_midway", "skip_tests"):
-        (key,) = by_kind[kind]
-        assert 0 < expected[key] < sample.max_scores[key[1]], kind
+    (key,) = by_kind["kill_midway"]
+    assert 0 < expected[key] < sample.max_scores[key[1]]
 
 
 def _notebook(sample, kind):
@@ -227,13 +226,20 @@ def test_grade_table_marks_differences(sample):
     assert all(len(line) <= 100 for line in table.splitlines())
 
 
-def test_only_the_patching_hand_in_is_flagged_and_it_scores_as_without_the_patch(sample,
+def test_only_the_patching_hand_ins_are_flagged_and_score_as_without_the_patch(sample,
                                                                                  graded):
     report, _, _ = graded
     assert {key for key, result in report.results.items() if result.replaced} == sample.flagged
-    (key,) = sample.flagged
-    sub = next(s for s in sample.submissions if (s.student, s.assignment) == key)
-    assert sub.kind == "patch_tests" and sub.oracle == "wrong"
+    flagged = {s.kind: s for s in sample.submissions if (s.student, s.assignment) in
+               sample.flagged}
+    assert set(flagged) == {"patch_tests", "skip_tests"}
+    # The transformer that emptied the tests was taken out before each of them, and named.
+    skipper = flagged["skip_tests"]
+    assert any("transform" in name and "restored before each test" in name
+               for name in report.results[(skipper.student, skipper.assignment)].replaced)
+    sub = flagged["patch_tests"]
+    key = (sub.student, sub.assignment)
+    assert sub.oracle == "wrong"
     assert sample.expected[key] < sample.max_scores[key[1]]
     assert {"torch.allclose", "fractions.Fraction.__eq__", "builtins.isinstance"} <= set(
         report.results[key].replaced)

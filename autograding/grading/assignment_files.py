@@ -155,7 +155,26 @@ class AssignmentFiles:
                        if folder.is_dir() and not folder.is_symlink() else FileSet())
             self._student = (folder, student)
         student = self._student[1]
-        return FileSet({**student.files, **course.files}, student.notes + course.notes)
+        return FileSet({**student.files, **course.files},
+                       student.notes + course.notes + self.other_notebooks(task))
+
+    def other_notebooks(self, task) -> list[str]:
+        """A note naming the notebooks beside the graded one that no master names (a renamed
+        copy, 'squares (1).ipynb'): they are not graded, and the student should know why."""
+        folder = task.path.parent
+        masters = {p.name for p in (self.course_root / "source" / task.assignment).glob(
+            "*.ipynb")} | {task.path.name}
+        try:
+            others = sorted(p.name for p in folder.iterdir() if p.name.endswith(".ipynb")
+                            and not p.name.startswith(".") and p.name not in masters)
+        except OSError:
+            return []
+        if not others:
+            return []
+        shown = ", ".join(others[:5]) + (f" and {len(others) - 5} more" if len(others) > 5
+                                         else "")
+        return [f"Also in your folder, not graded: {shown}. Only {task.path.name} is graded: "
+                "if your work is in another file, save it under that name and submit again."]
 
 
 def previous_files(marker: Path) -> list[str]:

@@ -216,6 +216,13 @@ def test_colab_fixture_is_graded_like_the_original(sample, graded):
     assert sum(original.values()) == sample.max_scores[FIXTURE_ASSIGNMENT]
 
 
+def test_a_copy_of_the_notebook_beside_it_is_named_as_not_graded(sample, graded):
+    report, _, _ = graded
+    sub, _ = _notebook(sample, "odd_names")
+    comments = report.results[(sub.student, sub.assignment)].comments
+    assert any(f"not graded: Copy of {sub.assignment}.ipynb" in c for c in comments), comments
+
+
 def test_grade_table_marks_differences(sample):
     totals = dict(sample.expected)
     key = next(iter(sorted(totals)))

@@ -101,6 +101,26 @@ def test_the_course_wins_except_for_the_files_the_student_keeps(tmp_path):
     assert given.for_task(task).digest() != given.for_task(bob).digest()
 
 
+def test_other_notebooks_in_the_folder_are_named_as_not_graded(tmp_path):
+    course = files(tmp_path / "course", {"source/ps1/p1.ipynb": "{}", "source/ps1/p2.ipynb": "{}"})
+    submitted = files(tmp_path / "submitted", {
+        "amy/ps1/p1.ipynb": "{}", "amy/ps1/p2.ipynb": "{}", "amy/ps1/p1 (1).ipynb": "{}",
+        "amy/ps1/Copy of p1.ipynb": "{}", "amy/ps1/.hidden.ipynb": "{}", "amy/ps1/notes.txt": "",
+        "amy/ps1/.ipynb_checkpoints/p1-checkpoint.ipynb": "{}",
+        "bob/ps1/p1.ipynb": "{}", "bob/ps1/p2.ipynb": "{}"})
+    given = AssignmentFiles(course, CourseSettings())
+    amy = given.for_task(Task("amy", "ps1", None, submitted / "amy" / "ps1" / "p1.ipynb"))
+    (note,) = [n for n in amy.notes if "not graded" in n]
+    # The other master's notebook (p2) is graded on its own; hidden files and folders are not
+    # the student's work.
+    assert note.startswith("Also in your folder, not graded: Copy of p1.ipynb, p1 (1).ipynb.")
+    assert "Only p1.ipynb is graded" in note
+    bob = given.for_task(Task("bob", "ps1", None, submitted / "bob" / "ps1" / "p2.ipynb"))
+    assert not any("not graded" in n for n in bob.notes)
+    missing = given.for_task(Task("cat", "ps1", None, submitted / "cat" / "ps1" / "p1.ipynb"))
+    assert missing.notes == []  # no folder at all: the missing-notebook comment says it
+
+
 def test_what_is_kept_of_a_run():
     given = {"data.txt": b"d", "timestamp.txt": b"t"}
     returned = {"data.txt": None, "out.csv": b"o", "timestamp.txt": b"forged", "x.ipynb": b"{}",

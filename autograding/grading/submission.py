@@ -146,13 +146,14 @@ def rebuild_notebook(raw: dict, name: str) -> nbformat.NotebookNode:
     if len(cells) > MAX_CELLS:
         raise SubmissionError(f"{name}: more than {MAX_CELLS} cells; submit the assignment file")
     built = []
-    for cell in cells:
+    for position, cell in enumerate(cells, 1):
         if not isinstance(cell, dict):
             continue
         try:
             source = _text(cell.get("source", ""))
         except SubmissionError as err:
-            raise SubmissionError(f"{name}: {err}; open and save it in Jupyter") from err
+            raise SubmissionError(f"{name}: cell {position} of {len(cells)}: {err}; open the "
+                                  "file in Jupyter, fix or delete that cell and save") from err
         meta = cell.get("metadata") if isinstance(cell.get("metadata"), dict) else {}
         keep = {"nbgrader": copy.deepcopy(meta["nbgrader"])} if "nbgrader" in meta else {}
         kind = cell.get("cell_type")

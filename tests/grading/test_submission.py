@@ -31,3 +31,13 @@ def test_json_nested_past_json_s_limit_is_a_clear_refusal():
     data = b'{"nbformat": 4, "cells": ' + b"[" * 50_000 + b"]" * 50_000 + b"}"
     with pytest.raises(SubmissionError, match=r"squares\.ipynb: not a notebook"):
         parse_notebook(data, "squares.ipynb")
+
+
+@pytest.mark.parametrize("source", [3, None, {"code": "x"}, ["a", 1]])
+def test_a_cell_that_is_not_text_is_named_with_the_fix(source):
+    nb = json.loads(nbformat.writes(student_notebook()))
+    nb["cells"][2]["source"] = source
+    total = len(nb["cells"])
+    with pytest.raises(SubmissionError, match=rf"squares\.ipynb: cell 3 of {total}: .*fix or "
+                                               "delete that cell"):
+        parse_notebook(json.dumps(nb).encode(), "squares.ipynb")

@@ -47,9 +47,15 @@ SHELL_LISTS = (("shell", "ast_transformers"), ("shell", "input_transformers_post
 _record: dict[str, tuple[object, dict]] = {}
 _modules: dict[str, object] = {}  # module name -> the module sys.modules held at capture
 _vars = vars  # taken at import, before any student code: the check does not call a new one
+# Packages whose classes make up the shell and its transformer manager: a method of theirs
+# replaced (`transform_cell`, `run_cell`, ... on the object or its class) can rewrite a test
+# before it runs as a transformer can. Put back before each test cell, and named.
+SHELL_PACKAGES = ("IPython", "ipykernel", "autograding")
 # The kernel's shell and its transformer manager at capture, and each list with its contents.
 _shell: dict[str, object] = {}
 _lists: dict[tuple[str, str], tuple[list, list]] = {}
+# (label, object or class, its callables at capture): the shell's and manager's own methods.
+_methods: list[tuple[str, object, dict]] = []
 _restored: list[str] = []  # the lists restore_transformers() had to put back
 
 
@@ -87,10 +93,12 @@ def capture(reference_modules=()) -> str:
 
 
 def _capture_shell() -> None:
-    """Record the running IPython shell's transformer lists (nothing outside IPython)."""
+    """Record the running IPython shell's transformer lists and the methods of the shell and
+    its transformer manager (nothing outside IPython)."""
     _shell.clear()
     _lists.clear()
     _restored.clear()
+    _methods.clear()
     ipython = sys.modules.get("IPython")
     shell = ipython.get_ipython() if ipython is not None else None
     if shell is None:
@@ -100,6 +108,52 @@ def _capture_shell() -> None:
         found = getattr(_shell[owner], name, None)
         if isinstance(found, list):
             _lists[owner, name] = (found, list(found))
+    for owner in ("shell", "manager"):
+        target = _shell[owner]
+        if target is None:
+            continue
+        _methods.append((f"IPython's {owner}", target, _callables(target)))
+        for cls in type(target).__mro__:
+            if str(getattr(cls, "__module__", "")).split(".")[0] in SHELL_PACKAGES:
+                _methods.append((f"{cls.__module__}.{cls.__name__}", cls, _callables(cls)))
+
+
+def _callables(space) -> dict:
+    """The callables an object or class holds itself ({} when it has no __dict__)."""
+    try:
+        return {k: v for k, v in _vars(space).items() if callable(v)}
+    except TypeError:
+        return {}
+
+
+def _changed_methods() -> list[str]:
+    """The shell's and manager's methods replaced, added or deleted since capture."""
+    changed = []
+    for label, space, original in _methods:
+        now = _callables(space)
+        changed += [f"{label}.{name}" for name in sorted(set(now) | set(original))
+                    if now.get(name) is not original.get(name)]
+    return changed
+
+
+def _restore_methods() -> None:
+    """Put the shell's and manager's methods back as recorded."""
+    for _, space, original in _methods:
+        for name, value in _callables(space).items():
+            if original.get(name) is not value:
+                try:
+                    if name in original:
+                        setattr(space, name, original[name])
+                    else:
+                        delattr(space, name)
+                except (AttributeError, TypeError):
+                    pass
+        for name, value in original.items():
+            if name not in _vars(space):
+                try:
+                    setattr(space, name, value)
+                except (AttributeError, TypeError):
+                    pass
 
 
 def _changed_lists() -> list[str]:
@@ -113,12 +167,12 @@ def _changed_lists() -> list[str]:
         if now is not original or len(now) != len(contents) or \
                 any(a is not b for a, b in zip(now, contents)):
             changed.append(f"IPython's {name}")
-    return changed
+    return changed + _changed_methods()
 
 
 def restore_transformers() -> str:
-    """Put the recorded transformer lists (and manager) back, noting what had changed; run
-    just before each test cell, so the test runs as written. Returns ''."""
+    """Put the recorded transformer lists, manager and methods back, noting what had changed;
+    run just before each test cell, so the test runs as written. Returns ''."""
     for name in _changed_lists():
         if name not in _restored:
             _restored.append(name)
@@ -127,6 +181,7 @@ def restore_transformers() -> str:
     for (owner, name), (original, contents) in _lists.items():
         original[:] = contents
         setattr(_shell[owner], name, original)
+    _restore_methods()
     return ""
 
 

@@ -63,6 +63,20 @@ STRIP_ASSERTS_AST = ("import ast\n\n\nclass _NoAssert(ast.NodeTransformer):\n"
 STRIP_ASSERTS_TEXT = ("get_ipython().input_transformers_cleanup.append(\n"
                       "    lambda lines: [line.replace('assert ', 'assert True or ')\n"
                       "                   for line in lines])\n")
+# The same without touching the lists: the method that applies them replaced, on the object
+# (the transformer manager's transform_cell) or on the shell's class (transform_ast).
+REWRITE_METHOD = ("_manager = get_ipython().input_transformer_manager\n"
+                  "_transform = _manager.transform_cell\n"
+                  "_manager.transform_cell = lambda cell: _transform(\n"
+                  "    cell.replace('assert ', 'assert True or '))\n")
+STRIP_CLASS_METHOD = ("import ast\n\n\n"
+                      "class _NoAssert(ast.NodeTransformer):\n"
+                      "    def visit_Assert(self, node):\n        return ast.Pass()\n\n\n"
+                      "_cls = next(c for c in type(get_ipython()).__mro__\n"
+                      "            if 'transform_ast' in vars(c))\n"
+                      "_original = _cls.transform_ast\n"
+                      "_cls.transform_ast = lambda self, node: _original(\n"
+                      "    self, _NoAssert().visit(node))\n")
 STUDENTS = {
     "honest": _notebook("def root(x):\n    ### BEGIN SOLUTION\n    return x ** 0.5\n"
                         "    ### END SOLUTION\n"),
@@ -72,6 +86,8 @@ STUDENTS = {
     "rebinds_the_reference": _notebook(REBIND),
     "strips_asserts": _notebook(STRIP_ASSERTS_AST + WRONG),
     "rewrites_asserts": _notebook(STRIP_ASSERTS_TEXT + WRONG),
+    "rewrites_by_method": _notebook(REWRITE_METHOD + WRONG),
+    "strips_by_class_method": _notebook(STRIP_CLASS_METHOD + WRONG),
 }
 
 
@@ -97,7 +113,8 @@ def test_references_keep_points_from_a_patch_and_plain_tests_do_not(tiny):
     totals = {student: report.results[(student, ASSIGNMENT)].total for student in STUDENTS}
     # The plain test is fooled by the patch (1 point); the one with a reference is not.
     assert totals == {"honest": 3, "wrong": 0, "patches": 1, "patches_then_restores": 1,
-                      "rebinds_the_reference": 2, "strips_asserts": 0, "rewrites_asserts": 0}
+                      "rebinds_the_reference": 2, "strips_asserts": 0, "rewrites_asserts": 0,
+                      "rewrites_by_method": 0, "strips_by_class_method": 0}
 
 
 def test_every_replacement_is_flagged_and_nothing_else(tiny):
@@ -109,7 +126,12 @@ def test_every_replacement_is_flagged_and_nothing_else(tiny):
         "rebinds_the_reference": ["_math (the test's course_utils.reference._math)"],
         "strips_asserts": ["IPython's ast_transformers (changed; restored before each test)"],
         "rewrites_asserts": [
-            "IPython's cleanup_transforms (changed; restored before each test)"]}
+            "IPython's cleanup_transforms (changed; restored before each test)"],
+        "rewrites_by_method": [
+            "IPython's manager.transform_cell (changed; restored before each test)"],
+        "strips_by_class_method": [
+            "IPython.core.interactiveshell.InteractiveShell.transform_ast (changed; restored "
+            "before each test)"]}
 
 
 def test_the_flag_reaches_gradebook_csv_feedback_and_summary(tiny):
@@ -121,7 +143,7 @@ def test_the_flag_reaches_gradebook_csv_feedback_and_summary(tiny):
                           "submitted_assignment.student_id = student.id").fetchall()
     assert {student for student, flag in rows if flag} == {
         "patches", "patches_then_restores", "rebinds_the_reference", "strips_asserts",
-        "rewrites_asserts"}
+        "rewrites_asserts", "rewrites_by_method", "strips_by_class_method"}
     with open(out / "grades.csv", newline="") as fh:
         flags = {row["student_id"]: row["flags"] for row in csv.DictReader(fh)}
     assert flags["patches"] == "replaced math.isclose" and flags["honest"] == ""

@@ -336,10 +336,6 @@ def graded_test_cell(source: str, grade_id: str = "test_it"):
 
 
 @pytest.mark.parametrize("hack", [
-    "get_ipython().input_transformers_cleanup.append(lambda lines: [])",
-    "import ast\nclass Nothing(ast.NodeTransformer):\n"
-    "    def visit_Module(self, node):\n        node.body = []\n        return node\n"
-    "get_ipython().ast_transformers.append(Nothing())",
     "get_ipython().user_expressions = lambda expressions: {'ran': None}",
 ])
 def test_tests_emptied_by_earlier_code_do_not_pass(hack):
@@ -357,6 +353,25 @@ def test_tests_emptied_by_earlier_code_do_not_pass(hack):
     assert score_cell(result.notebook.cells[4]) == (0, 1.0)  # also when its result showed
     note = "1 test cell(s) did not run to their end: cell 4 (test_two)."
     assert any(note in m for m in result.messages)
+
+
+@pytest.mark.parametrize(("hack", "named"), [
+    ("get_ipython().input_transformers_cleanup.append(lambda lines: [])", "cleanup_transforms"),
+    ("import ast\nclass Nothing(ast.NodeTransformer):\n"
+     "    def visit_Module(self, node):\n        node.body = []\n        return node\n"
+     "get_ipython().ast_transformers.append(Nothing())", "ast_transformers"),
+])
+def test_transformers_that_empty_the_tests_are_taken_out_before_each(hack, named):
+    """A transformer that empties every later cell would make each test pass while still
+    reaching its last line: IPython's lists are put back before each test, so the tests run
+    as written (a wrong answer fails), and the notebook is named for the change."""
+    nb = notebook("x = 1")
+    nb.cells += [v4.new_code_cell(hack), graded_test_cell("assert x == 2, 'wrong'"),
+                 graded_test_cell("assert x == 1", "test_two")]
+    result = execute_notebook(nb)
+    outs = code_outputs(result)
+    assert enames(outs[2]) == ["AssertionError"] and outs[3] == []
+    assert f"IPython's {named} (changed; restored before each test)" in result.replaced
 
 
 def test_tests_that_run_are_not_flagged():

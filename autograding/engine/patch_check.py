@@ -47,6 +47,9 @@ SHELL_LISTS = (("shell", "ast_transformers"), ("shell", "input_transformers_post
 _record: dict[str, tuple[object, dict]] = {}
 _modules: dict[str, object] = {}  # module name -> the module sys.modules held at capture
 _vars = vars  # taken at import, before any student code: the check does not call a new one
+# The same for the builtins the shell checks call between cells (a notebook may delete them).
+_callable, _getattr, _setattr, _delattr, _len, _dict = (
+    callable, getattr, setattr, delattr, len, dict)
 # Packages whose classes make up the shell and its transformer manager: a method of theirs
 # replaced (`transform_cell`, `run_cell`, ... on the object or its class) can rewrite a test
 # before it runs as a transformer can. Put back before each test cell, and named.
@@ -121,7 +124,7 @@ def _capture_shell() -> None:
 def _callables(space) -> dict:
     """The callables an object or class holds itself ({} when it has no __dict__)."""
     try:
-        return {k: v for k, v in _vars(space).items() if callable(v)}
+        return {k: v for k, v in _vars(space).items() if _callable(v)}
     except TypeError:
         return {}
 
@@ -131,8 +134,9 @@ def _changed_methods() -> list[str]:
     changed = []
     for label, space, original in _methods:
         now = _callables(space)
-        changed += [f"{label}.{name}" for name in sorted(set(now) | set(original))
-                    if now.get(name) is not original.get(name)]
+        changed += [f"{label}.{name}" for name, value in original.items()
+                    if now.get(name) is not value]
+        changed += [f"{label}.{name}" for name in now if name not in original]
     return changed
 
 
@@ -143,15 +147,15 @@ def _restore_methods() -> None:
             if original.get(name) is not value:
                 try:
                     if name in original:
-                        setattr(space, name, original[name])
+                        _setattr(space, name, original[name])
                     else:
-                        delattr(space, name)
+                        _delattr(space, name)
                 except (AttributeError, TypeError):
                     pass
         for name, value in original.items():
             if name not in _vars(space):
                 try:
-                    setattr(space, name, value)
+                    _setattr(space, name, value)
                 except (AttributeError, TypeError):
                     pass
 
@@ -159,15 +163,26 @@ def _restore_methods() -> None:
 def _changed_lists() -> list[str]:
     """The transformer lists that differ from the record (replaced, or other contents)."""
     changed = []
-    if _shell and getattr(_shell["shell"], "input_transformer_manager", None) is not \
+    if _shell and _getattr(_shell["shell"], "input_transformer_manager", None) is not \
             _shell["manager"]:
         changed.append("IPython's input_transformer_manager")
     for (owner, name), (original, contents) in _lists.items():
-        now = getattr(_shell[owner], name, None)
-        if now is not original or len(now) != len(contents) or \
-                any(a is not b for a, b in zip(now, contents)):
+        now = _getattr(_shell[owner], name, None)
+        if now is not original or not _same_items(now, contents):
             changed.append(f"IPython's {name}")
     return changed + _changed_methods()
+
+
+def _same_items(now: list, contents: list) -> bool:
+    """The same objects in the same order (builtins the notebook could replace not used)."""
+    if _len(now) != _len(contents):
+        return False
+    index = 0
+    for item in now:
+        if item is not contents[index]:
+            return False
+        index += 1
+    return True
 
 
 def restore_transformers() -> str:
@@ -180,7 +195,7 @@ def restore_transformers() -> str:
         _shell["shell"].input_transformer_manager = _shell["manager"]
     for (owner, name), (original, contents) in _lists.items():
         original[:] = contents
-        setattr(_shell[owner], name, original)
+        _setattr(_shell[owner], name, original)
     _restore_methods()
     return ""
 
@@ -205,7 +220,7 @@ def replaced(bindings=(), namespace=None) -> list[str]:
             found += [f"{label}.{key} (added)" for key in now if key not in original]
     found += _torch_modes()
     found += [f"{name} (changed; restored before each test)"
-              for name in dict.fromkeys([*_restored, *_changed_lists()])]
+              for name in _dict.fromkeys([*_restored, *_changed_lists()])]
     for name, module, attribute in bindings:
         if module in _record and namespace is not None:
             reference = _record[module][1].get(attribute)

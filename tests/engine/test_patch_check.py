@@ -26,12 +26,44 @@ from autograding.engine.patch_check import (
 REFERENCE = "course_utils.reference"
 
 
+class _Manager:
+    """Stands for IPython's TransformerManager: its lists and the method that applies them."""
+
+    def __init__(self):
+        self.cleanup_transforms, self.line_transforms, self.token_transformers = [], [], []
+
+    def transform_cell(self, cell):
+        return cell
+
+
+class _Shell:
+    """Stands for the kernel's shell, so the shell checks run in every test here."""
+
+    def __init__(self):
+        self.ast_transformers, self.input_transformers_post = [], []
+        self.input_transformer_manager = _Manager()
+
+
 @pytest.fixture
 def captured():
     assert capture((REFERENCE,)) == ""
     yield
     patch_check._record.clear()
     patch_check._modules.clear()
+
+
+@pytest.fixture
+def with_shell(monkeypatch):
+    """The record taken in a (stand-in) IPython shell: the shell checks run too."""
+    import IPython
+
+    shell = _Shell()
+    monkeypatch.setattr(IPython, "get_ipython", lambda: shell)
+    assert capture((REFERENCE,)) == ""
+    yield shell
+    for record in (patch_check._record, patch_check._modules, patch_check._shell,
+                   patch_check._lists, patch_check._methods):
+        record.clear()
 
 
 def test_what_libraries_do_in_a_notebook_is_not_a_replacement(captured):
@@ -56,7 +88,7 @@ def test_what_libraries_do_in_a_notebook_is_not_a_replacement(captured):
     assert replaced() == []
 
 
-def test_every_kind_of_replacement_is_named(captured, monkeypatch):
+def test_every_kind_of_replacement_is_named(with_shell, monkeypatch):
     from torch.overrides import TorchFunctionMode
 
     import course_utils.reference as ref
@@ -80,6 +112,27 @@ def test_every_kind_of_replacement_is_named(captured, monkeypatch):
         f"{REFERENCE}._abs", "sys.modules['math']",
         "an active torch function mode (TorchFunctionMode)",
         f"_torch (the test's {REFERENCE}._torch)"}
+
+
+def test_the_shell_is_put_back_and_named_even_without_the_builtins(with_shell):
+    manager = with_shell.input_transformer_manager
+    manager.transform_cell = lambda cell: cell.replace("assert ", "assert True or ")
+    with_shell.ast_transformers.append(object())
+    saved = {name: getattr(builtins, name) for name in (
+        "sorted", "set", "any", "zip", "enumerate", "callable", "getattr", "setattr",
+        "delattr", "len", "dict", "list")}
+    try:
+        for name in saved:  # what a notebook may delete before a test runs
+            del builtins.__dict__[name]
+        patch_check.restore_transformers()
+        found = replaced()
+    finally:
+        builtins.__dict__.update(saved)
+    assert "transform_cell" not in vars(manager) and with_shell.ast_transformers == []
+    assert "builtins.sorted (deleted)" in found
+    assert [name for name in found if name.startswith("IPython")] == [
+        f"IPython's {name} (changed; restored before each test)"
+        for name in ("ast_transformers", "manager.transform_cell")]
 
 
 def test_without_a_record_the_check_says_so():

@@ -125,6 +125,7 @@ class AssignmentFiles:
         self.course_root = Path(course_root)
         self.settings = settings  # autograding.grading.course_settings.CourseSettings
         self._course: dict[str, FileSet] = {}
+        self._notebooks: dict[str, set[str]] = {}  # assignment -> its masters' file names
         self._student: tuple[Path, FileSet] | None = None
 
     def course_files(self, assignment: str, everything: bool = False) -> FileSet:
@@ -162,8 +163,10 @@ class AssignmentFiles:
         """A note naming the notebooks beside the graded one that no master names (a renamed
         copy, 'squares (1).ipynb'): they are not graded, and the student should know why."""
         folder = task.path.parent
-        masters = {p.name for p in (self.course_root / "source" / task.assignment).glob(
-            "*.ipynb")} | {task.path.name}
+        if task.assignment not in self._notebooks:  # read once per batch, as course_files
+            source = self.course_root / "source" / task.assignment
+            self._notebooks[task.assignment] = {p.name for p in source.glob("*.ipynb")}
+        masters = self._notebooks[task.assignment] | {task.path.name}
         try:
             others = sorted(p.name for p in folder.iterdir() if p.name.endswith(".ipynb")
                             and not p.name.startswith(".") and p.name not in masters)
